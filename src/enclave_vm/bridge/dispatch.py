@@ -1,0 +1,127 @@
+"""Tool dispatch: runs the host's tool handler for calls the script queued.
+
+Sync handlers run inline on the thread driving the run (the run's engine thread in-process), so the
+caller's event loop is never blocked by them; async handlers run on the caller's event loop. Only JSON
+text crosses back: a handler's return value is encoded with caps, an exception becomes its message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .codec import CodecError, ValueLimits, decode, encode
+from .protocol import ToolCall, ToolResult
+
+ToolHandler = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[Any] | Any]
+
+
+class RunTerminated(Exception):
+    """The host ended the run with a terminal code (a cap, the deadline)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ToolFailure:
+    """Host-side detail of a failed tool call, reported only with verbose_errors."""
+
+    tool: str
+    exception_type: str
+    traceback: str
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+@dataclass
+class ToolDispatcher:
+    handler: ToolHandler | None
+    context: dict[str, Any] | None
+    loop: asyncio.AbstractEventLoop | None
+    limits: ValueLimits
+    failures: list[ToolFailure] = field(default_factory=list)
+
+    def run_batch(self, calls: list[ToolCall], deadline: float) -> list[ToolResult]:
+        """Run every call (async ones concurrently) and return their results in call order."""
+        results: dict[int, ToolResult] = {}
+        waiting: dict[concurrent.futures.Future[Any], ToolCall] = {}
+        for call in calls:
+            if time.time() >= deadline:  # a slow sync tool must not let later calls run late
+                raise RunTerminated("TIMEOUT", "Execution timed out while running tool calls")
+            outcome = self._invoke(call)
+            if isinstance(outcome, ToolResult):
+                results[call.id] = outcome
+            else:
+                waiting[outcome] = call
+        if waiting:
+            remaining = deadline - time.time()
+            done, not_done = concurrent.futures.wait(waiting, timeout=max(remaining, 0))
+            if not_done:
+                for future in not_done:
+                    future.cancel()
+                raise RunTerminated("TIMEOUT", "Execution timed out while waiting for a tool call")
+            for future in done:
+                call = waiting[future]
+                try:
+                    value = future.result()
+                except BaseException as exc:  # the handler's failure is the script's tool error
+                    results[call.id] = self._failed(call, exc)
+                else:
+                    results[call.id] = self._encode(call, value)
+        return [results[call.id] for call in calls]
+
+    def _invoke(self, call: ToolCall) -> ToolResult | concurrent.futures.Future[Any]:
+        try:
+            args = decode(call.args_json, self.limits, f"arguments of tool '{call.name}'")
+        except CodecError as exc:
+            if exc.too_large:
+                raise RunTerminated("MEMORY_LIMIT_EXCEEDED", str(exc)) from None
+            return ToolResult(call.id, False, str(exc))
+        if not isinstance(args, dict):
+            return ToolResult(call.id, False, f"arguments of tool '{call.name}' must be an object")
+        if self.handler is None:
+            return ToolResult(call.id, False, f"No tool handler is configured, so tool '{call.name}' cannot run")
+        try:
+            value = self.handler(call.name, args, self.context)
+        except Exception as exc:
+            return self._failed(call, exc)
+        if inspect.isawaitable(value):
+            if self.loop is None or self.loop.is_closed():
+                if inspect.iscoroutine(value):
+                    value.close()
+                return ToolResult(call.id, False, f"Tool '{call.name}' is async but no event loop is running")
+            return asyncio.run_coroutine_threadsafe(_await(value), self.loop)
+        return self._encode(call, value)
+
+    def _encode(self, call: ToolCall, value: Any) -> ToolResult:
+        try:
+            return ToolResult(call.id, True, encode(value, self.limits, f"result of tool '{call.name}'"))
+        except CodecError as exc:
+            if exc.too_large:
+                raise RunTerminated("MEMORY_LIMIT_EXCEEDED", str(exc)) from None
+            return ToolResult(call.id, False, f"Tool '{call.name}' returned a value that is not JSON data")
+
+    def _failed(self, call: ToolCall, exc: BaseException) -> ToolResult:
+        self.failures.append(
+            ToolFailure(
+                tool=call.name,
+                exception_type=type(exc).__name__,
+                traceback="".join(traceback.format_exception(exc)),
+            )
+        )
+        if isinstance(exc, asyncio.CancelledError):
+            message = f"Tool '{call.name}' was cancelled"
+        else:
+            message = str(exc) or type(exc).__name__
+        return ToolResult(call.id, False, message)

@@ -1,0 +1,199 @@
+"""Options, security levels and every level default, in one place."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal, TypeVar
+
+from .results import ScoringResult
+
+
+class SecurityLevel(str, enum.Enum):
+    STRICT = "STRICT"
+    SECURE = "SECURE"
+    STANDARD = "STANDARD"
+    PERMISSIVE = "PERMISSIVE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class LevelDefaults:
+    timeout: int
+    """Wall-clock milliseconds for a whole run."""
+    max_tool_calls: int
+    max_iterations: int
+    console_bytes: int
+    console_calls: int
+    max_value_bytes: int
+    """Cap on the JSON size of any one value crossing the boundary (tool args/results, return value)."""
+    max_value_depth: int
+    """Cap on the nesting depth of any value crossing the boundary."""
+
+
+LEVEL_DEFAULTS: dict[SecurityLevel, LevelDefaults] = {
+    SecurityLevel.STRICT: LevelDefaults(5000, 10, 1000, 65536, 100, 1 << 20, 32),
+    SecurityLevel.SECURE: LevelDefaults(15000, 50, 5000, 262144, 500, 4 << 20, 64),
+    SecurityLevel.STANDARD: LevelDefaults(30000, 100, 10000, 1048576, 1000, 16 << 20, 64),
+    SecurityLevel.PERMISSIVE: LevelDefaults(60000, 1000, 100000, 10485760, 10000, 32 << 20, 128),
+}
+
+DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
+MIN_MEMORY_LIMIT = 1024 * 1024
+"""Below this the engine cannot even hold its own prelude."""
+
+ScoringCallback = Callable[[ScoringResult], None]
+CustomScorer = Callable[[str], "Awaitable[ScoringResult] | ScoringResult"]
+
+
+def parse_level(value: object, option: str = "security_level") -> SecurityLevel:
+    if isinstance(value, SecurityLevel):
+        return value
+    if isinstance(value, str):
+        try:
+            return SecurityLevel(value.upper())
+        except ValueError:
+            pass
+        raise ValueError(
+            f"{option} must be one of {', '.join(level.value for level in SecurityLevel)}; got {value!r}"
+        )
+    raise TypeError(f"{option} must be a SecurityLevel or its name; got {type(value).__name__}")
+
+
+def check_int(option: str, value: object, *, minimum: int = 0) -> int:
+    """An int option (bool refused), at least `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{option} must be an int; got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{option} must be >= {minimum}; got {value}")
+    return value
+
+
+def check_optional_int(option: str, value: object, *, minimum: int = 0) -> int | None:
+    return None if value is None else check_int(option, value, minimum=minimum)
+
+
+def check_json_data(option: str, value: object, *, max_depth: int = 64) -> None:
+    """Raise if `value` is not plain JSON data (dict with str keys, list, str, int, finite float, bool, None)."""
+
+    def walk(item: object, path: str, depth: int, seen: set[int]) -> None:
+        if depth > max_depth:
+            raise ValueError(f"{option}: {path} is nested deeper than {max_depth} levels")
+        if item is None or isinstance(item, (bool, str, int)):
+            return
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError(f"{option}: {path} is {item!r}, which is not JSON data")
+            return
+        if isinstance(item, (Mapping, list, tuple)):
+            if id(item) in seen:
+                raise ValueError(f"{option}: {path} contains a reference cycle")
+            seen.add(id(item))
+            if isinstance(item, Mapping):
+                for key, sub in item.items():
+                    if not isinstance(key, str):
+                        raise TypeError(f"{option}: {path} has a non-string key {key!r}")
+                    walk(sub, f"{path}.{key}", depth + 1, seen)
+            else:
+                for index, sub in enumerate(item):
+                    walk(sub, f"{path}[{index}]", depth + 1, seen)
+            seen.discard(id(item))
+            return
+        if callable(item):
+            raise TypeError(f"{option}: {path} is a function; only JSON data is allowed")
+        raise TypeError(f"{option}: {path} is a {type(item).__name__}; only JSON data is allowed")
+
+    walk(value, option, 0, set())
+
+
+_Opt = TypeVar("_Opt")
+
+
+def coerce_options(cls: type[_Opt], value: object, option: str) -> _Opt:
+    """Accept the options dataclass itself or a dict with the same snake_case keys."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(value) - names)
+        if unknown:
+            raise TypeError(f"{option}: unknown option(s) {', '.join(map(str, unknown))}")
+        return cls(**value)
+    raise TypeError(f"{option} must be a {cls.__name__} or a dict; got {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class ScoringGateOptions:
+    scorer: Literal["rule-based", "custom"] = "rule-based"
+    block_threshold: int = 70
+    warn_threshold: int | None = None
+    on_score: ScoringCallback | None = None
+    custom_scorer: CustomScorer | None = None
+
+    def __post_init__(self) -> None:
+        if self.scorer not in ("rule-based", "custom"):
+            raise ValueError(f"scoring_gate.scorer must be 'rule-based' or 'custom'; got {self.scorer!r}")
+        check_int("scoring_gate.block_threshold", self.block_threshold)
+        if self.block_threshold > 100:
+            raise ValueError("scoring_gate.block_threshold must be <= 100")
+        check_optional_int("scoring_gate.warn_threshold", self.warn_threshold)
+        if self.warn_threshold is not None and self.warn_threshold > self.block_threshold:
+            raise ValueError("scoring_gate.warn_threshold must be <= block_threshold")
+        if self.on_score is not None and not callable(self.on_score):
+            raise TypeError("scoring_gate.on_score must be callable")
+        if self.scorer == "custom" and not callable(self.custom_scorer):
+            raise ValueError("scoring_gate.custom_scorer must be given (a callable) when scorer='custom'")
+
+
+@dataclass(frozen=True)
+class SidecarOptions:
+    enabled: bool = False
+    threshold: int | None = None
+    storage: Literal["memory", "redis"] = "memory"
+    ttl: int | None = None
+    redis_url: str | None = None
+    namespace: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise TypeError("sidecar.enabled must be a bool")
+        check_optional_int("sidecar.threshold", self.threshold)
+        check_optional_int("sidecar.ttl", self.ttl, minimum=1)
+        if self.storage not in ("memory", "redis"):
+            raise ValueError(f"sidecar.storage must be 'memory' or 'redis'; got {self.storage!r}")
+        if self.storage == "redis" and self.enabled and not self.redis_url:
+            raise ValueError("sidecar.redis_url is required when sidecar.storage='redis'")
+
+
+@dataclass(frozen=True)
+class WorkerPoolOptions:
+    pool_size: int = 2
+    max_worker_memory: int | None = None
+    max_executions_per_worker: int | None = None
+    idle_timeout: int | None = None
+
+    def __post_init__(self) -> None:
+        check_int("pool_size", self.pool_size, minimum=1)
+        check_optional_int("max_worker_memory", self.max_worker_memory, minimum=MIN_MEMORY_LIMIT)
+        check_optional_int("max_executions_per_worker", self.max_executions_per_worker, minimum=1)
+        check_optional_int("idle_timeout", self.idle_timeout, minimum=1)
+
+
+@dataclass(frozen=True)
+class DoubleVmOptions:
+    outer_timeout: int | None = None
+    inner_timeout: int | None = None
+
+    def __post_init__(self) -> None:
+        check_optional_int("outer_timeout", self.outer_timeout, minimum=1)
+        check_optional_int("inner_timeout", self.inner_timeout, minimum=1)
+
+
+def json_size(value: object) -> int:
+    """Bytes of the compact JSON encoding of host data (used for host-side caps)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())

@@ -1,0 +1,345 @@
+"""The facade: `Enclave` validates options, gates and validates code, hands plain values to an adapter
+and turns what comes back into the public result models."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .adapters.base import EnclaveAdapter
+from .adapters.inprocess import InProcessAdapter
+from .bridge.codec import ValueLimits
+from .bridge.dispatch import ToolDispatcher, ToolHandler
+from .bridge.protocol import EngineLimits, RunOutcome, StartRequest
+from .config import (
+    DEFAULT_MEMORY_LIMIT,
+    LEVEL_DEFAULTS,
+    MIN_MEMORY_LIMIT,
+    ScoringGateOptions,
+    SecurityLevel,
+    SidecarOptions,
+    check_int,
+    check_json_data,
+    coerce_options,
+    parse_level,
+)
+from .guard import policy_for, prepare, validate_code
+from .guard.instrument import PositionMap
+from .guard.policy import RESERVED_PREFIXES
+from .results import (
+    ErrorCode,
+    ExecutionError,
+    ExecutionResult,
+    ExecutionStats,
+    ValidationIssue,
+    ValidationResult,
+    make_error,
+)
+
+_OPTION_NAMES = frozenset(
+    {
+        "security_level",
+        "timeout",
+        "max_tool_calls",
+        "max_iterations",
+        "memory_limit",
+        "tool_handler",
+        "globals",
+        "scoring_gate",
+        "adapter",
+        "verbose_errors",
+        "sidecar",
+    }
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+#: Names a custom global may not take: the runtime's own and the JavaScript builtins scripts rely on.
+_RESERVED_GLOBALS = frozenset(
+    {
+        "callTool", "console", "Math", "JSON", "Array", "Object", "String", "Number", "Boolean", "Date",
+        "undefined", "NaN", "Infinity", "globalThis", "Promise", "Error", "Symbol", "Reflect", "Proxy",
+        "eval", "Function", "parseInt", "parseFloat", "isNaN", "isFinite", "encodeURI",
+        "encodeURIComponent", "decodeURI", "decodeURIComponent", "RegExp", "Map", "Set", "WeakMap",
+        "WeakSet", "arguments", "this", "null", "true", "false",
+    }
+)  # fmt: skip
+_STACK_FRAME = re.compile(r"<input>:(\d+):(\d+)")
+_PRELUDE_FRAMES = re.compile(
+    r"^\s*at (callTool|log|iterHook|tickHook|catchHook|throwHook|trip|terminal|checkDeadline|guarded|"
+    r"onDone|onFail|errorRecord|rejected|toolError|<eval>)\b"
+)
+
+
+class Enclave:
+    """A sandbox for running AgentScript (untrusted JavaScript) with tools provided by the host."""
+
+    def __init__(self, **options: Any) -> None:
+        unknown = sorted(set(options) - _OPTION_NAMES)
+        if unknown:
+            raise TypeError(f"Enclave got unknown option(s): {', '.join(unknown)}")
+        self.security_level: SecurityLevel = parse_level(options.get("security_level", "STANDARD"))
+        defaults = LEVEL_DEFAULTS[self.security_level]
+        self._defaults = defaults
+        self.timeout = check_int("timeout", options.get("timeout", defaults.timeout), minimum=1)
+        self.max_tool_calls = check_int("max_tool_calls", options.get("max_tool_calls", defaults.max_tool_calls))
+        self.max_iterations = check_int("max_iterations", options.get("max_iterations", defaults.max_iterations))
+        self.memory_limit = check_int(
+            "memory_limit", options.get("memory_limit", DEFAULT_MEMORY_LIMIT), minimum=MIN_MEMORY_LIMIT
+        )
+        handler = options.get("tool_handler")
+        if handler is not None and not callable(handler):
+            raise TypeError(f"tool_handler must be callable; got {type(handler).__name__}")
+        self.tool_handler: ToolHandler | None = handler
+        self.verbose_errors = options.get("verbose_errors", False)
+        if not isinstance(self.verbose_errors, bool):
+            raise TypeError("verbose_errors must be a bool")
+
+        globals_ = options.get("globals") or {}
+        if not isinstance(globals_, Mapping):
+            raise TypeError(f"globals must be a mapping of names to JSON data; got {type(globals_).__name__}")
+        for name in globals_:
+            if not isinstance(name, str) or not _IDENTIFIER.match(name):
+                raise ValueError(f"globals: {name!r} is not a valid JavaScript identifier")
+            if name in _RESERVED_GLOBALS or name.startswith(RESERVED_PREFIXES):
+                raise ValueError(f"globals: {name!r} is reserved and cannot be redefined")
+        check_json_data("globals", globals_)
+        # Serialised once: a snapshot, so later changes to the host's dict never reach a run.
+        self._globals_json = json.dumps(dict(globals_), ensure_ascii=False, allow_nan=False)
+        self.globals: dict[str, Any] = json.loads(self._globals_json)
+
+        gate = options.get("scoring_gate")
+        self.scoring_gate: ScoringGateOptions | None = (
+            None if gate is None else coerce_options(ScoringGateOptions, gate, "scoring_gate")
+        )
+        sidecar = options.get("sidecar")
+        self.sidecar: SidecarOptions | None = (
+            None if sidecar is None else coerce_options(SidecarOptions, sidecar, "sidecar")
+        )
+        adapter = options.get("adapter")
+        if adapter is not None and not isinstance(adapter, EnclaveAdapter):
+            raise TypeError("adapter must implement EnclaveAdapter (execute() and dispose())")
+        self._adapter: EnclaveAdapter = adapter if adapter is not None else InProcessAdapter()
+        self._policy = policy_for(self.security_level, self.globals)
+        self._gate: Any = None
+        if self.scoring_gate is not None:
+            from .scoring import ScoringGate
+
+            self._gate = ScoringGate(self.scoring_gate)
+        self._disposed = False
+        self._sync_loops: dict[int, asyncio.AbstractEventLoop] = {}
+        self._sync_lock = threading.Lock()
+
+    # ---- running ----
+    async def run(
+        self,
+        code: str,
+        *,
+        timeout: int | None = None,
+        context: dict[str, Any] | None = None,
+        max_tool_calls: int | None = None,
+    ) -> ExecutionResult:
+        """Run `code`; every failure of the script is a result, never an exception."""
+        if self._disposed:
+            raise RuntimeError("This Enclave has been disposed")
+        if not isinstance(code, str):
+            raise TypeError(f"code must be a str; got {type(code).__name__}")
+        timeout_ms = self.timeout if timeout is None else check_int("timeout", timeout, minimum=1)
+        tool_limit = (
+            self.max_tool_calls if max_tool_calls is None else check_int("max_tool_calls", max_tool_calls)
+        )
+        if context is not None and not isinstance(context, Mapping):
+            raise TypeError(f"context must be a dict; got {type(context).__name__}")
+        started = time.perf_counter()
+        deadline = time.time() + timeout_ms / 1000.0
+        warnings: list[str] = []
+        scoring = None
+
+        if self._gate is not None:
+            decision = await self._gate.evaluate(code)
+            scoring = decision.result
+            if decision.blocked:
+                data: dict[str, Any] = {}
+                if decision.result is not None:
+                    data = {"score": decision.result.score, "signals": list(decision.result.signals)}
+                error = make_error(ErrorCode.SCORING_BLOCKED, decision.message or "Blocked by scoring gate", data=data)
+                return self._failed(error, started, scoring=scoring)
+            if decision.warned and decision.message:
+                warnings.append(decision.message)
+
+        prepared = prepare(code, self._policy)
+        if prepared.instrumented is None:
+            return self._failed(_validation_error(prepared.issues), started, warnings=warnings, scoring=scoring)
+
+        limits = EngineLimits(
+            timeout_ms=timeout_ms,
+            max_tool_calls=tool_limit,
+            max_iterations=self.max_iterations,
+            memory_limit=self.memory_limit,
+            console_bytes=self._defaults.console_bytes,
+            console_calls=self._defaults.console_calls,
+            max_value_bytes=self._defaults.max_value_bytes,
+            max_value_depth=self._defaults.max_value_depth,
+        )
+        request = StartRequest(
+            program=prepared.instrumented.program,
+            globals_json=self._globals_json,
+            limits=limits,
+            deadline=deadline,
+        )
+        tools = ToolDispatcher(
+            handler=self.tool_handler,
+            context=dict(context) if context is not None else None,
+            loop=asyncio.get_running_loop(),
+            limits=ValueLimits(max_bytes=limits.max_value_bytes, max_depth=limits.max_value_depth),
+        )
+        outcome = await self._adapter.execute(request, tools)
+        result = self._result(outcome, prepared.instrumented.positions, tools, started, code.count("\n") + 1)
+        result.warnings = warnings
+        result.scoring = scoring
+        return result
+
+    def run_sync(
+        self,
+        code: str,
+        *,
+        timeout: int | None = None,
+        context: dict[str, Any] | None = None,
+        max_tool_calls: int | None = None,
+    ) -> ExecutionResult:
+        """`run()` for code without an event loop (async tool handlers run on a private loop)."""
+        loop = self._sync_loop()
+        return loop.run_until_complete(
+            self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls)
+        )
+
+    # ---- validation ----
+    async def validate(self, code: str) -> ValidationResult:
+        return self.validate_sync(code)
+
+    def validate_sync(self, code: str) -> ValidationResult:
+        if not isinstance(code, str):
+            raise TypeError(f"code must be a str; got {type(code).__name__}")
+        issues = validate_code(code, self._policy)
+        return ValidationResult(valid=not any(i.severity == "error" for i in issues), issues=issues)
+
+    # ---- lifetime ----
+    def dispose(self) -> None:
+        if self._disposed:
+            return
+        self._disposed = True
+        self._adapter.dispose()
+        with self._sync_lock:
+            loops, self._sync_loops = self._sync_loops, {}
+        for loop in loops.values():
+            if not loop.is_running():
+                loop.close()
+
+    def __enter__(self) -> Enclave:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+    async def __aenter__(self) -> Enclave:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.dispose()
+
+    # ---- helpers ----
+    def _sync_loop(self) -> asyncio.AbstractEventLoop:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("run_sync() cannot be called from a running event loop; use `await run()`")
+        if self._disposed:
+            raise RuntimeError("This Enclave has been disposed")
+        key = threading.get_ident()
+        with self._sync_lock:
+            loop = self._sync_loops.get(key)
+            if loop is None or loop.is_closed():
+                loop = asyncio.new_event_loop()
+                self._sync_loops[key] = loop
+        return loop
+
+    def _failed(
+        self,
+        error: ExecutionError,
+        started: float,
+        *,
+        warnings: list[str] | None = None,
+        scoring: Any = None,
+    ) -> ExecutionResult:
+        result = ExecutionResult(
+            success=False,
+            error=error,
+            stats=ExecutionStats(duration=(time.perf_counter() - started) * 1000.0),
+        )
+        result.warnings = warnings or []
+        result.scoring = scoring
+        return result
+
+    def _result(
+        self, outcome: RunOutcome, positions: PositionMap, tools: ToolDispatcher, started: float, user_lines: int
+    ) -> ExecutionResult:
+        stats = ExecutionStats(
+            duration=(time.perf_counter() - started) * 1000.0,
+            tool_call_count=outcome.tool_call_count,
+            iteration_count=outcome.iteration_count,
+            memory_usage=outcome.memory_usage,
+        )
+        stdout = "".join(line + "\n" for line in outcome.stdout)
+        if outcome.ok:
+            value = json.loads(outcome.value_json) if outcome.value_json else None
+            return ExecutionResult(success=True, value=value, stdout=stdout, stats=stats)
+        try:
+            code = ErrorCode(outcome.code)
+        except ValueError:
+            code = ErrorCode.RUNTIME_ERROR
+        stack = _user_stack(outcome.stack, positions, user_lines) if outcome.stack else None
+        data = outcome.data
+        if code is ErrorCode.VALIDATION_ERROR and data is None:
+            data = {"issues": [ValidationIssue(rule="syntax-error", message=outcome.message).to_dict()]}
+        error = make_error(code, outcome.message, name=outcome.name or None, stack=stack, data=data)
+        if self.verbose_errors and code is ErrorCode.TOOL_ERROR and tools.failures:
+            failure = tools.failures[-1]
+            error.data = {**(error.data or {}), "tool": failure.tool, "exception_type": failure.exception_type,
+                          "traceback": failure.traceback}  # fmt: skip
+            error.stack = (error.stack + "\n" if error.stack else "") + failure.traceback
+        return ExecutionResult(success=False, error=error, stdout=stdout, stats=stats)
+
+
+def _validation_error(issues: list[ValidationIssue]) -> ExecutionError:
+    errors = [issue for issue in issues if issue.severity == "error"]
+    first = errors[0] if errors else issues[0]
+    where = ""
+    if first.location:
+        where = f" (line {first.location['line']}, column {first.location['column']})"
+    more = f" and {len(errors) - 1} more issue(s)" if len(errors) > 1 else ""
+    return make_error(
+        ErrorCode.VALIDATION_ERROR,
+        f"{first.message}{where}{more}",
+        data={"issues": [issue.to_dict() for issue in issues]},
+    )
+
+
+def _user_stack(stack: str, positions: PositionMap, user_lines: int) -> str:
+    """The guest's stack with prelude frames dropped and positions mapped to the user's code."""
+    lines = []
+    for line in stack.splitlines():
+        frame = _STACK_FRAME.search(line)
+        if _PRELUDE_FRAMES.match(line) or (frame is not None and int(frame.group(1)) > user_lines):
+            continue
+
+        def remap(match: re.Match[str]) -> str:
+            user_line, user_col = positions.to_user(int(match.group(1)), int(match.group(2)))
+            return f"agentscript:{user_line}:{user_col}"
+
+        lines.append(_STACK_FRAME.sub(remap, line))
+    return "\n".join(lines)

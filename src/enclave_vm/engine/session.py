@@ -1,0 +1,177 @@
+"""One QuickJS-NG context running one script: the engine side of the run protocol.
+
+A session must be created, used and closed on a single thread (the binding crashes otherwise). Its
+calls block; the time limit the binding offers counts process CPU time, so every call gets the
+remaining wall-clock budget scaled by the number of CPUs as a backstop, while the prelude's hooks
+check the wall clock itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import quickjs
+
+from ..bridge.protocol import FinalRecord, Slice, StartRequest, ToolCall, ToolResult
+
+PRELUDE = resources.files(__package__).joinpath("prelude.js").read_text(encoding="utf-8")
+
+# Process CPU time can run ahead of wall time by at most the number of CPUs.
+_CPU_FACTOR = float(os.cpu_count() or 1)
+_JOB_CHECK_EVERY = 256
+_OOM_MESSAGES = ("null", "[uninitialized]", "InternalError: out of memory", "InternalError: string too long")
+
+
+class EngineTerminated(Exception):
+    """The engine itself ended the run (interrupt, allocator failure, compile error)."""
+
+    def __init__(self, code: str, message: str, name: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.name = name
+
+
+def classify_engine_exception(exc: BaseException) -> EngineTerminated:
+    text = str(exc).strip()
+    first = text.split("\n", 1)[0].strip()
+    if "interrupted" in first:
+        return EngineTerminated("TIMEOUT", "Execution timed out")
+    if first in _OOM_MESSAGES or first.startswith("InternalError: out of memory") or not first:
+        return EngineTerminated("MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
+    if isinstance(exc, quickjs.StackOverflow):
+        return EngineTerminated("RUNTIME_ERROR", "Maximum call stack size exceeded", "RangeError")
+    if first.startswith("SyntaxError"):
+        return EngineTerminated("VALIDATION_ERROR", first, "SyntaxError")
+    return EngineTerminated("RUNTIME_ERROR", first or "Engine error", "InternalError")
+
+
+class WarmContext:
+    """A fresh context with the prelude evaluated: everything a run needs except its own config.
+
+    Compiling the prelude is most of a context's start-up cost, so adapters warm the next context in the
+    background; each one still serves exactly one run.
+    """
+
+    def __init__(self) -> None:
+        self.ctx: Any = quickjs.Context()
+        self.ctx.set_time_limit(10.0)
+        self.ctl: Any = self.ctx.eval(PRELUDE)
+
+
+class QuickJsSession:
+    def __init__(self, request: StartRequest, warm: WarmContext | None = None) -> None:
+        self._request = request
+        self._deadline = request.deadline
+        self._peak_memory = 0
+        self._warm = warm
+        self._ctx: Any = None
+        self._ctl: Any = None
+
+    def _open(self) -> None:
+        request = self._request
+        limits = request.limits
+        try:
+            warm = self._warm or WarmContext()
+        except quickjs.JSException as exc:
+            raise classify_engine_exception(exc) from None
+        self._warm = None
+        self._ctx, self._ctl = warm.ctx, warm.ctl
+        self._ctx.set_memory_limit(limits.memory_limit)
+        self._ctx.set_max_stack_size(limits.max_stack_bytes)
+        config = {
+            "timeout": limits.timeout_ms,
+            "deadline": request.deadline * 1000.0,
+            "maxToolCalls": limits.max_tool_calls,
+            "maxIterations": limits.max_iterations,
+            "consoleBytes": limits.console_bytes,
+            "consoleCalls": limits.console_calls,
+            "maxValueBytes": limits.max_value_bytes,
+            "maxArrayLength": max(1_000_000, limits.memory_limit // 8),
+            "globals": request.globals_json,
+        }
+        self._call(self._ctl, "init", json.dumps(config))
+
+    # -- the protocol --
+    def start(self) -> Slice:
+        self._open()
+        function = self._call(self._ctx.eval, self._request.program)
+        self._call(self._ctl, "start", function)
+        del function
+        return self._step()
+
+    def settle(self, results: list[ToolResult]) -> Slice:
+        payload = json.dumps([[r.id, 1 if r.ok else 0, r.payload] for r in results], ensure_ascii=False)
+        self._call(self._ctl, "settle", payload)
+        return self._step()
+
+    def close(self) -> None:
+        self._ctl = None
+        self._ctx = None
+
+    # -- internals --
+    def _remaining(self) -> float:
+        return self._deadline - time.time()
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        remaining = self._remaining()
+        if remaining <= 0:
+            raise EngineTerminated("TIMEOUT", "Execution timed out")
+        self._ctx.set_time_limit(remaining * _CPU_FACTOR + 0.05)
+        try:
+            return fn(*args)
+        except quickjs.JSException as exc:
+            raise classify_engine_exception(exc) from None
+        except TypeError as exc:  # a value the binding cannot convert (never expected from the prelude)
+            raise EngineTerminated("RUNTIME_ERROR", f"Engine returned an unreadable value: {exc}") from None
+
+    def _step(self) -> Slice:
+        run_job = self._ctx.execute_pending_job
+        count = 0
+        while self._call(run_job):
+            count += 1
+            if count % _JOB_CHECK_EVERY == 0 and self._remaining() <= 0:
+                raise EngineTerminated("TIMEOUT", "Execution timed out")
+        return self._drain()
+
+    def _drain(self) -> Slice:
+        text = self._call(self._ctl, "drain")
+        if not isinstance(text, str):
+            raise EngineTerminated("RUNTIME_ERROR", "Engine returned an unreadable state")
+        try:
+            sticky, sticky_message, iterations, outbox, lines, final = json.loads(text)
+        except (ValueError, TypeError):
+            raise EngineTerminated("RUNTIME_ERROR", "Engine returned an unreadable state") from None
+        calls = [
+            ToolCall(int(outbox[i]), str(outbox[i + 1]), str(outbox[i + 2])) for i in range(0, len(outbox) - 2, 3)
+        ]
+        record = None
+        if final is not None:
+            if final[0] == "ok":
+                record = FinalRecord(ok=True, value_json=str(final[1]))
+            else:
+                record = FinalRecord(
+                    ok=False, code=str(final[1]), name=str(final[2]), message=str(final[3]), stack=str(final[4])
+                )
+        return Slice(
+            tool_calls=calls,
+            stdout=[str(line) for line in lines],
+            iterations=int(iterations),
+            terminal_code=str(sticky),
+            terminal_message=str(sticky_message),
+            final=record,
+            memory_usage=self.memory_usage(),
+        )
+
+    def memory_usage(self) -> int | None:
+        try:
+            used = int(self._ctx.memory()["malloc_size"])
+        except Exception:
+            return self._peak_memory or None
+        self._peak_memory = max(self._peak_memory, used)
+        return self._peak_memory
