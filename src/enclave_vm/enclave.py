@@ -302,7 +302,7 @@ class Enclave:
             code = ErrorCode(outcome.code)
         except ValueError:
             code = ErrorCode.RUNTIME_ERROR
-        stack = _user_stack(outcome.stack, positions, user_lines) if outcome.stack else None
+        stack = (_user_stack(outcome.stack, positions, user_lines) if outcome.stack else None) or None
         data = outcome.data
         if code is ErrorCode.VALIDATION_ERROR and data is None:
             data = {"issues": [ValidationIssue(rule="syntax-error", message=outcome.message).to_dict()]}

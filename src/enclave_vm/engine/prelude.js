@@ -103,12 +103,20 @@
   };
 
   // ---- instrumentation hooks ----
-  const iterHook = () => {
+  // Called with the script's loop counter at each checkpoint; returns the next checkpoint.
+  // `last` is set by the script's final block: only record the count then.
+  const iterHook = (count, last) => {
+    if (typeof count !== 'number') throw new TypeErrorCtor('bad iteration count');
+    if (count > iterations) iterations = count;
+    if (last) return 0;
     if (sticky) throw terminal();
-    if (++iterations > cfg.maxIterations) {
+    if (iterations > cfg.maxIterations) {
+      iterations = cfg.maxIterations + 1;
       throw trip('MAX_ITERATIONS', 'Maximum loop iterations exceeded (' + cfg.maxIterations + ')');
     }
-    if (++ticks >= 64) { ticks = 0; checkDeadline(); }
+    checkDeadline();
+    const next = iterations + 64;
+    return next > cfg.maxIterations + 1 ? cfg.maxIterations + 1 : next;
   };
   const tickHook = () => {
     if (sticky) throw terminal();

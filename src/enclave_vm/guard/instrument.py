@@ -13,15 +13,17 @@ import tree_sitter
 
 from .parse import ParsedScript
 
-ITER_HOOK = "__ag_iter();"
+# Loops count in a local of the script's function (no call per iteration); the prelude's hook runs only
+# at checkpoints it hands back: every few dozen iterations (wall-clock check) and at the limit.
+ITER_HOOK = "if(++__ag_c>=__ag_n)__ag_n=__ag_iter(__ag_c);"
 TICK_HOOK = "__ag_tick();"
 CATCH_HOOK = "__ag_catch"
 THROW_HOOK = "__ag_thr"
 CATCH_VAR = "__ag_e"
 
 #: The guest body becomes the body of an async arrow; prelude hooks are its free variables.
-WRAP_PREFIX = '(async () => {"use strict";'
-WRAP_SUFFIX = "\n})"
+WRAP_PREFIX = '(async () => {"use strict";let __ag_c=0,__ag_n=0;try{'
+WRAP_SUFFIX = "\n}finally{__ag_iter(__ag_c,1)}})"
 
 _LOOPS = {"for_statement", "for_in_statement", "while_statement", "do_statement"}
 _FUNCTIONS = {

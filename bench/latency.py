@@ -1,0 +1,142 @@
+"""Latency of `Enclave.run` (STANDARD, in-process) on four workloads, against a raw floor measured in
+the same run: a bare QuickJS context with a minimal outbox bridge, no validation and no limit logic.
+
+    .venv/bin/python bench/latency.py [--runs N] [--json PATH]
+
+Prints a table (p50/p95 in ms, ratio to the floor) and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import quickjs
+
+from enclave_vm import Enclave
+
+ROWS = [{"id": i, "name": f"user{i}", "team": f"t{i % 7}", "score": (i * 37) % 100, "active": i % 3 != 0,
+         "email": f"u{i}@example.com"} for i in range(100)]  # fmt: skip
+
+WORKLOADS: dict[str, tuple[str, float]] = {
+    "a_return": ("return 1 + 2;", 4.0),
+    "b_one_tool_summary": (
+        """
+const rows = await callTool('users:list', { limit: 100 });
+const active = rows.filter(r => r.active);
+const byTeam = active.reduce((acc, r) => { acc[r.team] = (acc[r.team] || 0) + r.score; return acc; }, {});
+const top = Object.entries(byTeam).map(([team, total]) => ({ team, total })).sort((x, y) => y.total - x.total);
+return { count: active.length, top: top.slice(0, 3), names: active.slice(0, 5).map(r => r.name) };
+""",
+        2.0,
+    ),
+    "c_ten_sequential_tools": (
+        """
+const out = [];
+for (const i of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) {
+  const r = await callTool('item:get', { id: i });
+  out.push(r.id);
+}
+return out;
+""",
+        3.0,
+    ),
+    "d_loop_100k": ("let s = 0;\nfor (let i = 0; i < 100000; i++) { s += i % 7; }\nreturn s;", 2.0),
+}
+
+
+def tool(name: str, args: dict[str, Any], context: dict[str, Any] | None = None) -> Any:
+    if name == "users:list":
+        return ROWS[: args.get("limit", 100)]
+    return {"id": args.get("id"), "ok": True}
+
+
+FLOOR_BRIDGE = """
+(() => {
+  let out = []; const pend = {}; let n = 0; let fin = null;
+  globalThis.callTool = (name, args) => { const id = ++n; out.push([id, name, JSON.stringify(args)]);
+    return new Promise((res) => { pend[id] = res; }); };
+  return (op, arg) => {
+    if (op === 'start') { arg().then(v => { fin = JSON.stringify(v); }); return ''; }
+    if (op === 'settle') { for (const [id, v] of JSON.parse(arg)) pend[id](JSON.parse(v)); return ''; }
+    const s = JSON.stringify([out, fin]); out = []; return s;
+  };
+})()
+"""
+
+
+def run_floor(code: str) -> Any:
+    ctx = quickjs.Context()
+    ctl = ctx.eval(FLOOR_BRIDGE)
+    ctl("start", ctx.eval("(async () => {" + code + "\n})"))
+    while True:
+        while ctx.execute_pending_job():
+            pass
+        calls, final = json.loads(ctl("drain"))
+        if final is not None:
+            return json.loads(final)
+        results = [[cid, json.dumps(tool(name, json.loads(args)))] for cid, name, args in calls]
+        ctl("settle", json.dumps(results))
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+
+
+def time_sync(fn: Callable[[], Any], runs: int) -> list[float]:
+    for _ in range(max(5, runs // 10)):
+        fn()
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+async def time_enclave(enclave: Enclave, code: str, runs: int) -> list[float]:
+    for _ in range(max(5, runs // 10)):
+        result = await enclave.run(code)
+        assert result.success, result.error
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await enclave.run(code)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--json", default="bench/results/latency.json")
+    args = parser.parse_args()
+    enclave = Enclave(security_level="STANDARD", tool_handler=tool, max_iterations=200_000)
+    report: dict[str, Any] = {"runs": args.runs, "workloads": {}}
+    print(f"{'workload':<24} {'floor p50':>10} {'p50':>8} {'p95':>8} {'ratio':>7} {'goal':>6}")
+    for name, (code, goal) in WORKLOADS.items():
+        assert run_floor(code) == (await enclave.run(code)).value
+        floor = time_sync(lambda code=code: run_floor(code), args.runs)
+        ours = await time_enclave(enclave, code, args.runs)
+        f50, _ = percentiles(floor)
+        p50, p95 = percentiles(ours)
+        ratio = p50 / f50
+        report["workloads"][name] = {"floor_p50_ms": f50, "p50_ms": p50, "p95_ms": p95, "ratio": ratio,
+                                     "goal_ratio": goal}  # fmt: skip
+        print(f"{name:<24} {f50:>10.3f} {p50:>8.3f} {p95:>8.3f} {ratio:>6.2f}x {goal:>5.1f}x")
+    enclave.dispose()
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

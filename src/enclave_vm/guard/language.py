@@ -1,0 +1,332 @@
+"""The AgentScript language as data: forbidden names, rule ids and their advice.
+
+The rules, their messages and the reference text for LLM prompts all read this module, so what the
+guard enforces and what the documentation says cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    forbids: str
+    """What the rule rejects, as a short phrase for tables."""
+    instead: str
+    """What to write instead; appended to every message of the rule."""
+
+
+_RULE_LIST = (
+    Rule("syntax-error", "code that does not parse as JavaScript", "fix the syntax"),
+    Rule(
+        "no-eval",
+        "`eval`",
+        "write the logic directly; code cannot be generated at run time",
+    ),
+    Rule(
+        "no-function-constructor",
+        "`Function`, `AsyncFunction`, `GeneratorFunction`",
+        "use an arrow function: `const f = (x) => x * 2`",
+    ),
+    Rule("no-with", "`with` statements", "name the object explicitly: `obj.field`"),
+    Rule("no-import", "`import`, `import()`, `import.meta`, `export`", "call a tool with `callTool` instead"),
+    Rule(
+        "forbidden-loop",
+        "`while`, `do … while`, `for … in`",
+        "use `for (const x of items)`, `for (let i = 0; i < n; i++)` or array methods",
+    ),
+    Rule(
+        "infinite-loop",
+        "`for (;;)` and `for` loops whose test is always true",
+        "give the loop a condition that ends it: `for (let i = 0; i < n; i++)`",
+    ),
+    Rule(
+        "no-function-declaration",
+        "`function` declarations (also `async function`, `function*`)",
+        "use an arrow function: `const f = (x) => x * 2`",
+    ),
+    Rule(
+        "no-function-expression",
+        "`function` expressions (also async and generator ones)",
+        "use an arrow function: `(x) => x * 2` or `async (x) => await callTool('name', { x })`",
+    ),
+    Rule(
+        "no-method",
+        "methods, getters and setters in object literals",
+        "use a property holding an arrow function: `{ total: (a, b) => a + b }`",
+    ),
+    Rule("no-class", "`class` declarations and expressions", "use plain objects and arrow functions"),
+    Rule(
+        "no-regex",
+        "regular expression literals and `RegExp`",
+        "use string methods: `includes`, `startsWith`, `split`, `indexOf`, `replaceAll`",
+    ),
+    Rule(
+        "forbidden-identifier",
+        "`this`, `super`, `arguments`, `globalThis`, `window`, `self`, `global`, "
+        "`process`, `require`, `module`, `exports`",
+        "pass values explicitly as arrow parameters or declare your own variables",
+    ),
+    Rule(
+        "forbidden-property",
+        "`constructor`, `__proto__`, `prototype`, `__defineGetter__`, `__defineSetter__`, "
+        "`__lookupGetter__`, `__lookupSetter__` in any form (name, property, key, string, escape)",
+        "work with the data itself; prototypes and constructors are not reachable",
+    ),
+    Rule(
+        "forbidden-method",
+        "`Object.defineProperty`, `Object.defineProperties`, `Object.getPrototypeOf`, "
+        "`Object.setPrototypeOf`, `Object.getOwnPropertyDescriptor(s)`, `Object.create`",
+        "build objects with literals and spread: `{ ...a, key: value }`",
+    ),
+    Rule(
+        "forbidden-global",
+        "`Proxy`, `Reflect`, `Symbol`, `Promise`, `Map`, `Set`, `WeakMap`, `WeakSet`, `WeakRef`, "
+        "`FinalizationRegistry`, `Error` and its subclasses, `WebAssembly`, `SharedArrayBuffer`, "
+        "`Atomics`, timers, `fetch` and other web APIs",
+        "use plain objects and arrays, `await` tool calls one by one, and throw plain values: "
+        "`throw { message: '...' }`",
+    ),
+    Rule(
+        "unknown-global",
+        "names that are neither declared in the script nor allowed globals",
+        "declare the variable with `const`/`let`, or use one of the allowed globals",
+    ),
+    Rule(
+        "reserved-identifier",
+        "names starting with `__ag_` or `__safe_`",
+        "choose another name; these prefixes belong to the runtime",
+    ),
+    Rule(
+        "no-global-mutation",
+        "assigning to, or deleting from, a global (`Math.max = …`, `console.log = …`)",
+        "copy into your own variable first: `const settings = { ...config }`",
+    ),
+    Rule(
+        "dynamic-tool-name",
+        "`callTool` with a tool name that is not a literal, or `callTool` used as a value",
+        "call it directly with a literal name: `await callTool('users:list', { limit: 10 })`",
+    ),
+    Rule(
+        "json-callback",
+        "a reviver for `JSON.parse`, a replacer function for `JSON.stringify`",
+        "transform the data before or after: `JSON.stringify(items.map(pick), null, 2)`",
+    ),
+    Rule(
+        "max-array-size",
+        "`Array(n)`/`new Array(n)`/`Array.from({ length: n })` with a literal n over the array limit, "
+        "`.fill` on an array over the fill limit",
+        "work on smaller arrays or in batches",
+    ),
+    Rule(
+        "max-repeat",
+        "`.repeat(n)`, `.padStart(n)`, `.padEnd(n)` with a literal n over the repeat limit",
+        "build smaller strings",
+    ),
+    Rule(
+        "homoglyph",
+        "identifiers using Cyrillic, Greek, fullwidth or other letters that look like Latin ones",
+        "write identifiers with plain ASCII letters",
+    ),
+    Rule(
+        "unsupported-syntax",
+        "JSX, `using` declarations, decorators, HTML-style comments, `#!` lines, `new.target`",
+        "write plain JavaScript expressions and statements",
+    ),
+    Rule(
+        "suspicious-string",
+        "(warning) a string literal spelling a forbidden property name",
+        "do not build property names that reach prototypes",
+    ),
+    Rule("max-code-size", "code over the size limit", "split the work into smaller scripts"),
+    Rule("max-line-length", "lines over the line-length limit", "break long lines"),
+    Rule("max-nesting", "brackets nested deeper than the nesting limit", "flatten the code with variables"),
+    Rule(
+        "forbidden-character",
+        "NUL characters and unpaired surrogates",
+        "remove them; use an escape such as `\\u0000` inside strings",
+    ),
+    Rule(
+        "bidi-character",
+        "bidirectional control characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) anywhere",
+        "remove them; use an escape such as `\\u202E` inside strings",
+    ),
+    Rule(
+        "invisible-character",
+        "zero-width and other invisible characters outside strings and comments",
+        "remove them",
+    ),
+)
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULE_LIST}
+
+
+def advice(rule_id: str) -> str:
+    return RULES[rule_id].instead
+
+
+#: Names that are rejected wherever they appear as identifiers (declarations included), with the rule id.
+FORBIDDEN_NAMES: dict[str, str] = {
+    "eval": "no-eval",
+    **dict.fromkeys(
+        ("Function", "AsyncFunction", "GeneratorFunction", "AsyncGeneratorFunction"),
+        "no-function-constructor",
+    ),
+    "RegExp": "no-regex",
+    **dict.fromkeys(
+        (
+            "arguments",
+            "globalThis",
+            "window",
+            "self",
+            "global",
+            "process",
+            "require",
+            "module",
+            "exports",
+        ),
+        "forbidden-identifier",
+    ),
+    **dict.fromkeys(
+        (
+            # reflection and values that escape the data model
+            "Proxy",
+            "Reflect",
+            "Symbol",
+            "Promise",
+            "Map",
+            "Set",
+            "WeakMap",
+            "WeakSet",
+            "WeakRef",
+            "FinalizationRegistry",
+            "WebAssembly",
+            "SharedArrayBuffer",
+            "Atomics",
+            # error constructors
+            "Error",
+            "EvalError",
+            "RangeError",
+            "ReferenceError",
+            "SyntaxError",
+            "TypeError",
+            "URIError",
+            "AggregateError",
+            "InternalError",
+            "SuppressedError",
+            "DOMException",
+            # timers
+            "setTimeout",
+            "setInterval",
+            "setImmediate",
+            "clearTimeout",
+            "clearInterval",
+            "clearImmediate",
+            "queueMicrotask",
+            "requestAnimationFrame",
+            "cancelAnimationFrame",
+            "requestIdleCallback",
+            # web and host APIs
+            "fetch",
+            "XMLHttpRequest",
+            "WebSocket",
+            "EventSource",
+            "Worker",
+            "SharedWorker",
+            "importScripts",
+            "postMessage",
+            "navigator",
+            "location",
+            "document",
+            "localStorage",
+            "sessionStorage",
+            "indexedDB",
+            "performance",
+            "crypto",
+            "structuredClone",
+            "atob",
+            "btoa",
+            "alert",
+            "prompt",
+            "confirm",
+        ),
+        "forbidden-global",
+    ),
+}
+
+#: Property names that lead to prototypes or accessors, rejected in every spelling.
+FORBIDDEN_PROPERTIES = frozenset(
+    {
+        "constructor",
+        "__proto__",
+        "prototype",
+        "__defineGetter__",
+        "__defineSetter__",
+        "__lookupGetter__",
+        "__lookupSetter__",
+    }
+)
+
+#: `Object.<name>` functions that manipulate prototypes or property descriptors.
+FORBIDDEN_OBJECT_METHODS = frozenset(
+    {
+        "defineProperty",
+        "defineProperties",
+        "getPrototypeOf",
+        "setPrototypeOf",
+        "getOwnPropertyDescriptor",
+        "getOwnPropertyDescriptors",
+        "create",
+    }
+)
+
+#: Why each forbidden name is forbidden; completes the message "Identifier 'X' is not allowed".
+NAME_REASONS: dict[str, str] = {
+    "no-function-constructor": "it compiles code at run time",
+    "no-regex": "regular expressions are not part of AgentScript",
+    "forbidden-identifier": "it reaches the global object or the caller",
+    "forbidden-global": "it is not available in AgentScript",
+}
+
+#: Bidirectional control characters (Trojan Source): rejected anywhere, even in strings and comments.
+BIDI_CHARACTERS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+#: Characters that render as nothing; rejected outside strings and comments.
+INVISIBLE_CHARACTERS = frozenset(
+    "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u034f\u115f\u1160\u3164"
+    "\uffa0\u17b4\u17b5\u206a\u206b\u206c\u206d\u206e\u206f"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    + "".join(chr(c) for c in range(0xE0000, 0xE0080))
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
+)
+
+
+def _homoglyphs() -> dict[str, str]:
+    table: dict[str, str] = {}
+    # Cyrillic and Greek letters whose usual glyph is a Latin letter's
+    pairs = (
+        "аa вb сc еe һh іi јj кk мm нh оo рp ѕs тt уy хx ԁd ԛq ԝw үy ӏl ɡg ıi ɑa"
+        " АA ВB СC ЕE НH ІI ЈJ КK МM ОO РP ЅS ТT ХX УY ԌG ԚQ ԜW ҮY Ӏl"
+        " αa βb γy εe ιi κk νv οo ρp τt υu χx ϲc ϳj"
+        " ΑA ΒB ΕE ΖZ ΗH ΙI ΚK ΜM ΝN ΟO ΡP ΤT ΥY ΧX Ϲc"
+    )
+    for pair in pairs.split():
+        table[pair[0]] = pair[1]
+    for offset in range(26):  # fullwidth Latin letters
+        table[chr(0xFF21 + offset)] = chr(0x41 + offset)
+        table[chr(0xFF41 + offset)] = chr(0x61 + offset)
+    return table
+
+
+#: Look-alike letter → the Latin letter it imitates.
+HOMOGLYPHS: dict[str, str] = _homoglyphs()
+
+
+def homoglyph_of(char: str) -> str | None:
+    """The Latin letter `char` imitates, or None. Mathematical alphanumerics (U+1D400–U+1D7FF) count too."""
+    latin = HOMOGLYPHS.get(char)
+    if latin is None and "\U0001d400" <= char <= "\U0001d7ff":
+        return "a Latin letter or digit"
+    return latin

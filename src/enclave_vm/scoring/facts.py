@@ -1,0 +1,419 @@
+"""One pass over the guard's parse, boiled down to the facts the detectors judge.
+
+The walk reads `ParsedScript.nodes` (pre-order, so sorted by start byte) once and files the few
+node types scoring cares about; everything after that is range queries on those lists.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+
+import tree_sitter
+
+from ..guard.parse import ParsedScript
+from .vocabulary import (
+    LIMIT_KEYS,
+    ORDINARY_NUMBER_WORDS,
+    URL_KEYS,
+    ToolKind,
+    classify_tool,
+    normal_key,
+    sensitive_classes,
+    words,
+)
+
+Node = tree_sitter.Node
+
+_CALL_TOOL = "callTool"
+#: Array methods whose callback runs once per element.
+_ITERATORS = frozenset(
+    {
+        "map", "forEach", "filter", "reduce", "reduceRight", "flatMap", "some", "every", "find",
+        "findIndex", "findLast", "findLastIndex",
+    }
+)  # fmt: skip
+#: Loop node type -> the field whose value the loop iterates over (or tests each round).
+_LOOPS = {
+    "for_in_statement": "right",
+    "for_statement": "condition",
+    "while_statement": "condition",
+    "do_statement": "condition",
+}
+_REFERENCES = frozenset({"identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"})
+_MENTIONS = _REFERENCES | {"property_identifier", "string_fragment"}
+_FUNCTIONS = frozenset({"arrow_function", "function_expression", "function"})
+_URL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//|^\s*\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?:/|$)", re.IGNORECASE)
+_WILDCARD = re.compile(r"^\s*(?:[*%]+|\.\*|\*\.\*)\s*$|\bselect\s+\*\s+from\b|\blike\s+'%+'", re.IGNORECASE)
+_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|(.))", re.DOTALL)
+_NAMED_NUMBERS = {
+    "Infinity": math.inf,
+    "Number.MAX_SAFE_INTEGER": float(2**53 - 1),
+    "Number.MAX_VALUE": math.inf,
+    "Number.POSITIVE_INFINITY": math.inf,
+}
+#: How deep constant folding follows `const a = b` chains and nested expressions.
+_FOLD_DEPTH = 8
+
+
+@dataclass
+class ToolCall:
+    start: int
+    end: int
+    name: str | None
+    """The tool name when it is a constant the scorer could fold, else None."""
+    kind: ToolKind | None
+    external: bool = False
+    """The name or the arguments point outside (a URL, a webhook, an upload)."""
+    wildcard: bool = False
+    unfiltered: bool = False
+    """A search-like tool called with no arguments or `{}`."""
+    extreme: bool = False
+    in_loop: bool = False
+    over_result: bool = False
+    """The enclosing loop or callback iterates over what a tool returned."""
+
+
+@dataclass
+class Facts:
+    calls: list[ToolCall] = field(default_factory=list)
+    sensitive: dict[str, int] = field(default_factory=dict)
+    """Sensitive class -> byte offset of its first mention."""
+    max_limit: float = 0.0
+    """The largest value given to a limit-like key anywhere in the script."""
+
+
+class _Ranged:
+    """Nodes in source order with the start bytes beside them, for `within(start, end)` queries."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.nodes: list[Node] = []
+
+    def add(self, node: Node) -> None:
+        self.starts.append(node.start_byte)
+        self.nodes.append(node)
+
+    def within(self, node: Node) -> list[Node]:
+        lo = bisect_left(self.starts, node.start_byte)
+        return self.nodes[lo : bisect_left(self.starts, node.end_byte, lo)]
+
+
+def _unescape(body: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1) or match.group(2) or match.group(3)
+        if code:
+            point = int(code, 16)
+            return chr(point) if point <= 0x10FFFF else ""
+        return match.group(4)
+
+    return _ESCAPE.sub(one, body) if "\\" in body else body
+
+
+def _number(text: str) -> float | None:
+    text = text.replace("_", "").rstrip("n")
+    try:
+        if len(text) > 1 and text[0] == "0" and text[1] in "xXoObB":
+            return float(int(text, 0))
+        return float(text)
+    except (ValueError, OverflowError):
+        return None
+
+
+class _Collector:
+    def __init__(self, parsed: ParsedScript) -> None:
+        self.parsed = parsed
+        self.references = _Ranged()
+        self.reference_names: list[str] = []
+        self.pairs = _Ranged()
+        self.strings = _Ranged()
+        self.mentions: list[tuple[int, str, str]] = []
+        self.call_nodes: list[Node] = []
+        self.loops: list[Node] = []
+        self.bindings: list[tuple[Node, Node]] = []
+        self.consts: dict[str, Node] = {}
+        self.walk()
+
+    def walk(self) -> None:
+        text = self.parsed.text
+        for node in self.parsed.nodes:
+            kind = node.type
+            if kind in _MENTIONS:
+                name = text(node)
+                self.mentions.append((node.start_byte, kind, name))
+                if kind in _REFERENCES:
+                    self.references.add(node)
+                    self.reference_names.append(name)
+            elif kind == "call_expression":
+                self.call_nodes.append(node)
+            elif kind == "pair":
+                self.pairs.add(node)
+            elif kind in ("string", "template_string"):
+                self.strings.add(node)
+            elif kind in _LOOPS:
+                self.loops.append(node)
+            elif kind == "variable_declarator":
+                target, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+                if target is not None and value is not None:
+                    self.bindings.append((target, value))
+                    if target.type == "identifier":
+                        self.consts.setdefault(text(target), value)
+            elif kind == "assignment_expression":
+                target, value = node.child_by_field_name("left"), node.child_by_field_name("right")
+                if target is not None and value is not None:
+                    self.bindings.append((target, value))
+
+    # --- constant folding: enough to see through `const LIMIT = 1e6` and `'ht' + 'tp:post'` ---
+
+    def fold_string(self, node: Node | None, depth: int = 0) -> str | None:
+        if node is None or depth > _FOLD_DEPTH:
+            return None
+        kind = node.type
+        if kind == "string":
+            return _unescape(self.parsed.text(node)[1:-1])
+        if kind == "template_string":
+            if any(child.type == "template_substitution" for child in node.children):
+                return None
+            return _unescape(self.parsed.text(node)[1:-1])
+        if kind == "parenthesized_expression" and node.named_child_count == 1:
+            return self.fold_string(node.named_children[0], depth + 1)
+        if kind == "binary_expression" and self._operator(node) == "+":
+            left = self.fold_string(node.child_by_field_name("left"), depth + 1)
+            right = self.fold_string(node.child_by_field_name("right"), depth + 1)
+            return None if left is None or right is None else left + right
+        if kind == "identifier":
+            return self.fold_string(self.consts.get(self.parsed.text(node)), depth + 1)
+        return None
+
+    def fold_number(self, node: Node | None, depth: int = 0) -> float | None:
+        if node is None or depth > _FOLD_DEPTH:
+            return None
+        kind = node.type
+        if kind == "number":
+            return _number(self.parsed.text(node))
+        if kind in ("identifier", "member_expression"):
+            name = self.parsed.text(node)
+            if name in _NAMED_NUMBERS:
+                return _NAMED_NUMBERS[name]
+            return self.fold_number(self.consts.get(name), depth + 1) if kind == "identifier" else None
+        if kind == "parenthesized_expression" and node.named_child_count == 1:
+            return self.fold_number(node.named_children[0], depth + 1)
+        if kind == "unary_expression":
+            value = self.fold_number(node.child_by_field_name("argument"), depth + 1)
+            op = self._operator(node)
+            return None if value is None or op not in "+-" else (-value if op == "-" else value)
+        if kind == "binary_expression":
+            left = self.fold_number(node.child_by_field_name("left"), depth + 1)
+            right = self.fold_number(node.child_by_field_name("right"), depth + 1)
+            if left is None or right is None:
+                return None
+            return _arithmetic(self._operator(node), left, right)
+        return None
+
+    def _operator(self, node: Node) -> str:
+        op = node.child_by_field_name("operator")
+        return op.type if op is not None else ""
+
+    def names_in(self, node: Node) -> list[str]:
+        lo = bisect_left(self.references.starts, node.start_byte)
+        hi = bisect_left(self.references.starts, node.end_byte, lo)
+        return self.reference_names[lo:hi]
+
+
+def _arithmetic(op: str, left: float, right: float) -> float | None:
+    try:
+        if op == "*":
+            return left * right
+        if op == "+":
+            return left + right
+        if op == "-":
+            return left - right
+        if op == "/":
+            return left / right if right else None
+        if op == "**":
+            return float(left**right)
+    except (OverflowError, ZeroDivisionError):
+        return math.inf
+    except TypeError:  # a negative base to a fractional power is complex
+        return None
+    return None
+
+
+def collect(parsed: ParsedScript) -> Facts:
+    """Everything the detectors need, from one walk of `parsed.nodes`."""
+    col = _Collector(parsed)
+    text = parsed.text
+    callers = {_CALL_TOOL} | {
+        name for name, value in col.consts.items() if value.type == "identifier" and text(value) == _CALL_TOOL
+    }
+    facts = Facts()
+    regions: list[tuple[Node, Node]] = []  # (the repeated part, what it iterates over)
+    name_nodes = _Ranged()
+    for node in col.call_nodes:
+        callee = node.child_by_field_name("function")
+        arguments = node.child_by_field_name("arguments")
+        if callee is None or arguments is None:
+            continue
+        if callee.type == "identifier":
+            is_tool = text(callee) in callers
+        elif callee.type == "member_expression":
+            prop = callee.child_by_field_name("property")
+            method = text(prop) if prop is not None else ""
+            is_tool = method == _CALL_TOOL
+            source = callee.child_by_field_name("object")
+            if method in _ITERATORS and source is not None:
+                regions.append((arguments, source))
+                _bind_callback_parameters(col, arguments, source)
+        else:
+            is_tool = False
+        if is_tool:
+            args = arguments.named_children
+            if args and args[0].type in ("string", "template_string"):
+                name_nodes.add(args[0])
+            facts.calls.append(_tool_call(col, node, args))
+
+    for loop in col.loops:
+        source = loop.child_by_field_name(_LOOPS[loop.type])
+        body = loop.child_by_field_name("body") if loop.type == "for_in_statement" else loop
+        if source is not None and body is not None:
+            regions.append((body, source))
+            if loop.type == "for_in_statement":
+                left = loop.child_by_field_name("left")
+                if left is not None:
+                    col.bindings.append((left, source))
+
+    tainted = _tainted_names(col, facts.calls)
+    for call in facts.calls:
+        for body, source in regions:
+            if body.start_byte <= call.start < body.end_byte:
+                call.in_loop = True
+                if _draws_on_tools(col, source, facts.calls, tainted):
+                    call.over_result = True
+                    break
+
+    facts.sensitive = _sensitive_mentions(col, name_nodes, facts.calls)
+    facts.max_limit = _max_limit(col)
+    return facts
+
+
+def _bind_callback_parameters(col: _Collector, arguments: Node, source: Node) -> None:
+    """`rows.map((row) => ...)`: the callback's parameters take their values from `rows`."""
+    for arg in arguments.named_children:
+        if arg.type in _FUNCTIONS:
+            params = arg.child_by_field_name("parameters") or arg.child_by_field_name("parameter")
+            if params is not None:
+                col.bindings.append((params, source))
+            return
+
+
+def _tool_call(col: _Collector, node: Node, args: list[Node]) -> ToolCall:
+    name = col.fold_string(args[0]) if args else None
+    kind = classify_tool(name) if name is not None else None
+    call = ToolCall(start=node.start_byte, end=node.end_byte, name=name, kind=kind)
+    call.external = bool(kind and kind.external)
+    payload = args[1] if len(args) > 1 else None
+    if kind is not None and kind.search:
+        call.unfiltered = payload is None or (payload.type == "object" and payload.named_child_count == 0)
+    if payload is None:
+        return call
+    scopes = [payload]
+    if payload.type == "identifier":  # `callTool(name, opts)` with `const opts = {...}`
+        bound = col.consts.get(col.parsed.text(payload))
+        if bound is not None:
+            scopes.append(bound)
+    for scope in scopes:
+        _inspect_arguments(col, scope, call)
+    return call
+
+
+def _inspect_arguments(col: _Collector, scope: Node, call: ToolCall) -> None:
+    text = col.parsed.text
+    for pair in col.pairs.within(scope):
+        key_node, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
+        if key_node is None or value is None:
+            continue
+        key = normal_key(text(key_node))
+        if key in URL_KEYS:
+            call.external = True
+        number = col.fold_number(value)
+        if number is not None and abs(number) > 1_000_000 and not ORDINARY_NUMBER_WORDS & set(words(key)):
+            call.extreme = True
+        if value.type == "identifier":
+            _inspect_string(col.fold_string(value), call)
+    for string in col.strings.within(scope):
+        _inspect_string(col.fold_string(string) if string.type == "string" else text(string)[1:-1], call)
+    for name in col.names_in(scope):
+        if normal_key(name) in URL_KEYS:  # `{url}` shorthand
+            call.external = True
+
+
+def _inspect_string(value: str | None, call: ToolCall) -> None:
+    if value is None:
+        return
+    if _URL.search(value):
+        call.external = True
+    if _WILDCARD.search(value):
+        call.wildcard = True
+
+
+def _tainted_names(col: _Collector, calls: list[ToolCall]) -> set[str]:
+    """Names that hold (something derived from) a tool's result; flow-insensitive, to a fixpoint."""
+    tainted: set[str] = set()
+    bindings = sorted(col.bindings, key=lambda binding: binding[1].start_byte)
+    changed = True
+    while changed:
+        changed = False
+        for target, source in bindings:
+            if _draws_on_tools(col, source, calls, tainted):
+                for name in col.names_in(target):
+                    if name not in tainted:
+                        tainted.add(name)
+                        changed = True
+    return tainted
+
+
+def _draws_on_tools(col: _Collector, node: Node, calls: list[ToolCall], tainted: set[str]) -> bool:
+    start, end = node.start_byte, node.end_byte
+    if any(start <= call.start < end for call in calls):
+        return True
+    return not tainted.isdisjoint(col.names_in(node))
+
+
+def _sensitive_mentions(col: _Collector, name_nodes: _Ranged, calls: list[ToolCall]) -> dict[str, int]:
+    first: dict[str, int] = {}
+    for start, kind, name in col.mentions:
+        classes = sensitive_classes(name)
+        if not classes:
+            continue
+        if kind == "string_fragment":  # a tool name is judged as a tool name, below
+            index = bisect_right(name_nodes.starts, start) - 1
+            if index >= 0 and start < name_nodes.nodes[index].end_byte:
+                continue
+        for cls in classes:
+            first.setdefault(cls, start)
+    for call in calls:
+        if call.kind is not None:
+            for cls in call.kind.sensitive:
+                if call.start < first.get(cls, math.inf):
+                    first[cls] = call.start
+    return first
+
+
+def _max_limit(col: _Collector) -> float:
+    """Limit-like keys anywhere: an options object built first and passed later counts too."""
+    best = 0.0
+    text = col.parsed.text
+    for pair in col.pairs.nodes:
+        key = pair.child_by_field_name("key")
+        if key is not None and normal_key(text(key)) in LIMIT_KEYS:
+            value = col.fold_number(pair.child_by_field_name("value"))
+            if value is not None and value > best:
+                best = value
+    for _, kind, name in col.mentions:
+        if kind == "shorthand_property_identifier" and normal_key(name) in LIMIT_KEYS:  # `{limit}`
+            value = col.fold_number(col.consts.get(name))
+            if value is not None and value > best:
+                best = value
+    return best

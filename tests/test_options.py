@@ -1,0 +1,92 @@
+"""Constructor options: level defaults, explicit overrides, and clear errors for bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from enclave_vm import Enclave, ScoringGateOptions, SecurityLevel
+
+LEVELS = {
+    "STRICT": (5000, 10, 1000),
+    "SECURE": (15000, 50, 5000),
+    "STANDARD": (30000, 100, 10000),
+    "PERMISSIVE": (60000, 1000, 100000),
+}
+
+
+@pytest.mark.parametrize("level", list(LEVELS))
+def test_level_defaults(level: str) -> None:
+    with Enclave(security_level=level) as enclave:
+        assert (enclave.timeout, enclave.max_tool_calls, enclave.max_iterations) == LEVELS[level]
+        assert enclave.memory_limit == 64 * 1024 * 1024
+        assert enclave.security_level is SecurityLevel(level)
+
+
+def test_default_level_is_standard() -> None:
+    with Enclave() as enclave:
+        assert enclave.security_level is SecurityLevel.STANDARD
+
+
+def test_enum_member_accepted_and_explicit_options_win() -> None:
+    with Enclave(security_level=SecurityLevel.STRICT, timeout=1234, max_tool_calls=3, max_iterations=7) as e:
+        assert (e.timeout, e.max_tool_calls, e.max_iterations) == (1234, 3, 7)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "names"),
+    [
+        ({"timout": 5}, TypeError, "timout"),
+        ({"timeout": -1}, ValueError, "timeout"),
+        ({"timeout": 0}, ValueError, "timeout"),
+        ({"timeout": "10"}, TypeError, "timeout"),
+        ({"timeout": True}, TypeError, "timeout"),
+        ({"max_tool_calls": -5}, ValueError, "max_tool_calls"),
+        ({"max_iterations": 1.5}, TypeError, "max_iterations"),
+        ({"memory_limit": 1000}, ValueError, "memory_limit"),
+        ({"security_level": "LOOSE"}, ValueError, "security_level"),
+        ({"security_level": 3}, TypeError, "security_level"),
+        ({"tool_handler": 42}, TypeError, "tool_handler"),
+        ({"globals": {"f": lambda: 1}}, TypeError, "globals"),
+        ({"globals": {"x": float("nan")}}, ValueError, "globals"),
+        ({"globals": {"x": {1, 2}}}, TypeError, "globals"),
+        ({"globals": {"bad name": 1}}, ValueError, "globals"),
+        ({"globals": {"callTool": 1}}, ValueError, "globals"),
+        ({"globals": {"__ag_x": 1}}, ValueError, "globals"),
+        ({"globals": [1]}, TypeError, "globals"),
+        ({"verbose_errors": "yes"}, TypeError, "verbose_errors"),
+        ({"scoring_gate": {"scorer": "magic", "block_threshold": 50}}, ValueError, "scoring_gate"),
+        ({"scoring_gate": {"blok_threshold": 50}}, TypeError, "scoring_gate"),
+        ({"sidecar": {"enabled": True, "storage": "disk"}}, ValueError, "sidecar"),
+        ({"adapter": object()}, TypeError, "adapter"),
+    ],
+)
+def test_bad_options_name_the_option(options: dict[str, Any], error: type[Exception], names: str) -> None:
+    with pytest.raises(error) as info:
+        Enclave(**options)
+    assert names in str(info.value)
+
+
+def test_cyclic_globals_rejected() -> None:
+    cyclic: dict[str, Any] = {}
+    cyclic["self"] = cyclic
+    with pytest.raises(ValueError, match="globals"):
+        Enclave(globals={"c": cyclic})
+
+
+def test_option_objects_as_dataclass_or_dict() -> None:
+    with Enclave(scoring_gate=ScoringGateOptions(scorer="rule-based", block_threshold=80)) as e:
+        assert e.scoring_gate is not None and e.scoring_gate.block_threshold == 80
+    with Enclave(scoring_gate={"scorer": "rule-based", "block_threshold": 60}) as e:
+        assert e.scoring_gate is not None and e.scoring_gate.block_threshold == 60
+
+
+async def test_bad_run_options_raise() -> None:
+    with Enclave() as enclave:
+        with pytest.raises(ValueError, match="timeout"):
+            await enclave.run("return 1", timeout=-5)
+        with pytest.raises(TypeError, match="max_tool_calls"):
+            await enclave.run("return 1", max_tool_calls="3")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="code"):
+            await enclave.run(123)  # type: ignore[arg-type]

@@ -1,0 +1,289 @@
+"""The run contract: values, tools, stdout, errors, stats, globals, isolation, lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from enclave_vm import Enclave, ErrorCode, ExecutionResult
+
+from conftest import sync_tools
+
+
+async def test_return_value_and_stats(enclave: Enclave) -> None:
+    result = await enclave.run("const x = 1 + 2;\nreturn x;")
+    assert result.success and result.value == 3 and result.error is None
+    assert result.stats.duration > 0 and result.stats.tool_call_count == 0
+    assert result.stats.memory_usage is not None and result.stats.memory_usage > 0
+
+
+@pytest.mark.parametrize(
+    ("code", "value"),
+    [
+        ("return undefined", None),
+        ("", None),
+        ("return null", None),
+        ("return 'héllo ✓'", "héllo ✓"),
+        ("return [1, 'a', true, null, {b: [2]}]", [1, "a", True, None, {"b": [2]}]),
+        ("return {n: NaN, i: Infinity}", {"n": None, "i": None}),
+        ("return 2 ** 53", 2**53),
+        ("return 0.5", 0.5),
+        ("const d = new Date(0); return d.toISOString()", "1970-01-01T00:00:00.000Z"),
+        ("return await 5", 5),
+    ],
+)
+async def test_values_cross_as_json(enclave: Enclave, code: str, value: Any) -> None:
+    result = await enclave.run(code)
+    assert result.success, result.error
+    assert result.value == value
+
+
+async def test_tool_call_with_args_and_context(enclave: Enclave) -> None:
+    result = await enclave.run(
+        "const r = await callTool('echo', {a: 1, nested: {b: [1, 2]}}); return r;", context={"user": "u1"}
+    )
+    assert result.value == {"args": {"a": 1, "nested": {"b": [1, 2]}}, "context": {"user": "u1"}}
+    assert result.stats.tool_call_count == 1
+
+
+async def test_orchestration_script(enclave: Enclave) -> None:
+    code = """
+const users = await callTool('users:list', {limit: 6});
+const names = users.filter(u => u.active).map(u => u.name);
+for (const n of names) { console.log('user', n); }
+return { count: names.length, names };
+"""
+    result = await enclave.run(code)
+    assert result.value == {"count": 3, "names": ["user0", "user2", "user4"]}
+    assert result.stdout == "user user0\nuser user2\nuser user4\n"
+    assert result.stats.iteration_count == 3
+
+
+async def test_async_tool_handler(async_enclave: Enclave) -> None:
+    result = await async_enclave.run("return await callTool('sleep', {seconds: 0.01});")
+    assert result.value == {"slept": 0.01}
+
+
+def test_run_sync_with_sync_and_async_handlers() -> None:
+    async def handler(name: str, args: dict[str, Any], context: Any) -> Any:
+        await asyncio.sleep(0)
+        return args["x"] * 2
+
+    with Enclave(tool_handler=handler) as enclave:
+        assert enclave.run_sync("return await callTool('double', {x: 21})").value == 42
+        assert enclave.run_sync("return 7").value == 7
+
+
+async def test_run_sync_inside_loop_is_refused(enclave: Enclave) -> None:
+    with pytest.raises(RuntimeError, match="run_sync"):
+        enclave.run_sync("return 1")
+
+
+@pytest.mark.parametrize("method", ["log", "info", "warn", "error", "debug"])
+async def test_console_methods_captured(enclave: Enclave, method: str) -> None:
+    result = await enclave.run(f"console.{method}('a', 1, {{b: 2}}, [3], null, undefined, true); return 1")
+    assert result.stdout == 'a 1 {"b":2} [3] null undefined true\n'
+
+
+async def test_tool_exception_is_catchable_with_message_only(enclave: Enclave) -> None:
+    code = "try { await callTool('fail', {message: 'nope'}) } catch (e) { return [e.message, e.name] }"
+    result = await enclave.run(code)
+    assert result.value == ["nope", "Error"]
+
+
+async def test_uncaught_tool_error(enclave: Enclave) -> None:
+    result = await enclave.run("await callTool('fail', {message: 'db down'}); return 1")
+    assert not result.success and result.error is not None
+    assert result.error.code is ErrorCode.TOOL_ERROR
+    assert result.error.message == "db down"
+    assert "Traceback" not in str(result.error) and os.sep + "enclave_vm" not in str(result.error)
+
+
+async def test_unknown_tool_is_tool_error(enclave: Enclave) -> None:
+    result = await enclave.run("return await callTool('nope', {})")
+    assert result.error is not None and result.error.code is ErrorCode.TOOL_ERROR
+    assert "Unknown tool: nope" in result.error.message
+
+
+async def test_no_handler_is_tool_error() -> None:
+    with Enclave() as enclave:
+        result = await enclave.run("return await callTool('x', {})")
+    assert result.error is not None and result.error.code is ErrorCode.TOOL_ERROR
+    assert "No tool handler" in result.error.message
+
+
+async def test_verbose_errors_add_host_detail() -> None:
+    with Enclave(tool_handler=sync_tools, verbose_errors=True) as enclave:
+        result = await enclave.run("await callTool('fail', {message: 'boom'})")
+    assert result.error is not None and result.error.code is ErrorCode.TOOL_ERROR
+    assert result.error.data is not None and result.error.data["exception_type"] == "ValueError"
+    assert "Traceback" in result.error.data["traceback"] and result.error.stack is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("5", "must be an object"),
+        ("[1]", "must be an object"),
+        ("null", "must be an object"),
+        ("(() => { const o = {}; o.self = o; return o })()", "not JSON-serializable"),
+        ("{big: 10n}", "not JSON-serializable"),
+    ],
+)
+async def test_bad_tool_arguments(enclave: Enclave, args: str, message: str) -> None:
+    result = await enclave.run(f"return await callTool('echo', {args})")
+    assert result.error is not None and result.error.code is ErrorCode.TOOL_ERROR
+    assert message in result.error.message
+
+
+@pytest.mark.parametrize("name", ["42", "null", "{}", "''", "'x'.repeat(300)"])
+async def test_non_string_tool_names_rejected_by_the_bridge(name: str) -> None:
+    # PERMISSIVE still validates; the name check here is the bridge's own (dynamic names from data).
+    with Enclave(tool_handler=sync_tools) as enclave:
+        result = await enclave.run(f"const n = {name}; const f = callTool; return await f(n, {{}})")
+    assert result.error is not None
+    assert result.error.code in (ErrorCode.TOOL_ERROR, ErrorCode.VALIDATION_ERROR)
+
+
+async def test_tool_returning_non_json_is_tool_error(enclave: Enclave) -> None:
+    result = await enclave.run("return await callTool('weird', {})")
+    assert result.error is not None and result.error.code is ErrorCode.TOOL_ERROR
+    assert "not JSON data" in result.error.message
+
+
+async def test_guest_exception_is_runtime_error_with_user_lines(enclave: Enclave) -> None:
+    result = await enclave.run("const a = 1;\nconst b = null;\nreturn b.x;")
+    assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
+    assert result.error.name == "TypeError"
+    assert result.error.stack is not None and "agentscript:3:" in result.error.stack
+
+
+async def test_thrown_non_error_values(enclave: Enclave) -> None:
+    result = await enclave.run("throw 'plain string'")
+    assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
+    assert result.error.message == "plain string"
+    result = await enclave.run("throw null")
+    assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
+
+
+async def test_validation_error_runs_nothing() -> None:
+    calls: list[str] = []
+
+    def handler(name: str, args: dict[str, Any], context: Any) -> Any:
+        calls.append(name)
+
+    with Enclave(tool_handler=handler) as enclave:
+        result = await enclave.run("await callTool('a', {});\neval('x')")
+    assert result.error is not None and result.error.code is ErrorCode.VALIDATION_ERROR
+    assert result.error.data is not None
+    issue = result.error.data["issues"][0]
+    assert issue["message"] == "Identifier 'eval' is not allowed"
+    assert issue["location"] == {"line": 2, "column": 1}
+    assert calls == []
+
+
+async def test_validate_api(enclave: Enclave) -> None:
+    result = await enclave.validate("eval('dangerous')")
+    assert not result.valid and result.issues[0].message == "Identifier 'eval' is not allowed"
+    assert enclave.validate_sync("return 1").valid
+
+
+async def test_syntax_error_is_validation_error(enclave: Enclave) -> None:
+    result = await enclave.run("const = ;")
+    assert result.error is not None and result.error.code is ErrorCode.VALIDATION_ERROR
+
+
+async def test_returned_value_not_serializable(enclave: Enclave) -> None:
+    result = await enclave.run("const o = {}; o.o = o; return o;")
+    assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
+
+
+async def test_globals_are_read_only_copies() -> None:
+    config: dict[str, Any] = {"limits": {"max": 5}, "tags": ["a"]}
+    with Enclave(globals={"config": config}) as enclave:
+        result = await enclave.run("return [config.limits.max, config.tags[0]]")
+        assert result.value == [5, "a"]
+        result = await enclave.run("config.limits.max = 99; return config.limits.max")
+        assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
+        result = await enclave.run("try { config.tags.push('b') } catch (e) {} return config.tags.length")
+        assert result.value == 1
+    assert config == {"limits": {"max": 5}, "tags": ["a"]}
+
+
+async def test_globals_snapshot_at_construction() -> None:
+    data = {"n": 1}
+    with Enclave(globals={"data": data}) as enclave:
+        data["n"] = 2
+        assert (await enclave.run("return data.n")).value == 1
+
+
+async def test_no_state_leaks_between_runs(enclave: Enclave) -> None:
+    first = await enclave.run("Object.assign(Math, {}); globalThis_like = 1; return 1")
+    assert first.error is not None  # strict mode: assigning an undeclared name throws
+    await enclave.run("Array.prototype.leak = 1")
+    result = await enclave.run("return [typeof Array.prototype.leak, typeof globalThis_like]")
+    assert result.value == ["undefined", "undefined"]
+
+
+async def test_concurrent_runs_interleave_tool_awaits(async_enclave: Enclave) -> None:
+    code = "const r = await callTool('sleep', {seconds: 0.2}); return r.slept"
+    started = time.perf_counter()
+    results = await asyncio.gather(*(async_enclave.run(code) for _ in range(20)))
+    elapsed = time.perf_counter() - started
+    assert all(r.value == 0.2 for r in results)
+    assert elapsed < 2.0  # 20 × 0.2 s sequentially would be 4 s
+
+
+async def test_cpu_bound_script_does_not_block_event_loop() -> None:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    with Enclave(timeout=600, max_iterations=10**9) as enclave:
+        task = asyncio.create_task(ticker())
+        result = await enclave.run("let s = 0; for (let i = 0; i < 1e9; i++) { s += i } return s")
+        task.cancel()
+    assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
+    assert ticks >= 20
+
+
+async def test_parallel_tool_calls_run_concurrently(async_enclave: Enclave) -> None:
+    code = "const xs = [1,2,3,4,5].map(i => callTool('sleep', {seconds: 0.2}));\n"
+    code += "let n = 0; for (const x of xs) { n += (await x).slept } return n"
+    started = time.perf_counter()
+    result = await async_enclave.run(code)
+    assert result.value == pytest.approx(1.0)
+    assert time.perf_counter() - started < 0.9
+
+
+async def test_dispose_is_idempotent_and_final() -> None:
+    enclave = Enclave()
+    assert (await enclave.run("return 1")).value == 1
+    enclave.dispose()
+    enclave.dispose()
+    with pytest.raises(RuntimeError):
+        await enclave.run("return 1")
+
+
+def test_context_manager_disposes() -> None:
+    with Enclave() as enclave:
+        assert enclave.run_sync("return 2").value == 2
+    with pytest.raises(RuntimeError):
+        enclave.run_sync("return 1")
+
+
+async def test_engine_threads_do_not_pile_up() -> None:
+    before = threading.active_count()
+    with Enclave() as enclave:
+        for _ in range(30):
+            await enclave.run("return 1")
+    assert threading.active_count() <= before + 9
