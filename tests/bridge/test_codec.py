@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -21,10 +22,8 @@ json_values = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=2000))
 def test_decode_random_text_never_escapes(text: str) -> None:
-    try:
+    with contextlib.suppress(CodecError):
         decode(text, LIMITS)
-    except CodecError:
-        pass
 
 
 @settings(max_examples=300, deadline=None)
