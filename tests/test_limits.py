@@ -100,9 +100,7 @@ async def test_max_iterations_exact_boundary() -> None:
 
 async def test_max_iterations_counts_nested_loops_and_callbacks() -> None:
     with Enclave(max_iterations=50) as enclave:
-        result = await enclave.run(
-            "[1,2,3,4,5,6,7,8].forEach(a => { for (const b of [1,2,3,4,5,6,7,8]) { a + b } })"
-        )
+        result = await enclave.run("[1,2,3,4,5,6,7,8].forEach(a => { for (const b of [1,2,3,4,5,6,7,8]) { a + b } })")
     assert result.error is not None and result.error.code is ErrorCode.MAX_ITERATIONS
 
 

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from enclave_vm import Enclave, ErrorCode, ExecutionResult
-
 from conftest import sync_tools
+from enclave_vm import Enclave, ErrorCode
 
 
 async def test_return_value_and_stats(enclave: Enclave) -> None:

@@ -7,12 +7,12 @@ import json
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from .results import ScoringResult
 
 
-class SecurityLevel(str, enum.Enum):
+class SecurityLevel(enum.StrEnum):
     STRICT = "STRICT"
     SECURE = "SECURE"
     STANDARD = "STANDARD"
@@ -59,9 +59,7 @@ def parse_level(value: object, option: str = "security_level") -> SecurityLevel:
             return SecurityLevel(value.upper())
         except ValueError:
             pass
-        raise ValueError(
-            f"{option} must be one of {', '.join(level.value for level in SecurityLevel)}; got {value!r}"
-        )
+        raise ValueError(f"{option} must be one of {', '.join(level.value for level in SecurityLevel)}; got {value!r}")
     raise TypeError(f"{option} must be a SecurityLevel or its name; got {type(value).__name__}")
 
 

@@ -148,9 +148,7 @@ class Enclave:
         if not isinstance(code, str):
             raise TypeError(f"code must be a str; got {type(code).__name__}")
         timeout_ms = self.timeout if timeout is None else check_int("timeout", timeout, minimum=1)
-        tool_limit = (
-            self.max_tool_calls if max_tool_calls is None else check_int("max_tool_calls", max_tool_calls)
-        )
+        tool_limit = self.max_tool_calls if max_tool_calls is None else check_int("max_tool_calls", max_tool_calls)
         if context is not None and not isinstance(context, Mapping):
             raise TypeError(f"context must be a dict; got {type(context).__name__}")
         started = time.perf_counter()
@@ -212,9 +210,7 @@ class Enclave:
     ) -> ExecutionResult:
         """`run()` for code without an event loop (async tool handlers run on a private loop)."""
         loop = self._sync_loop()
-        return loop.run_until_complete(
-            self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls)
-        )
+        return loop.run_until_complete(self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls))
 
     # ---- validation ----
     async def validate(self, code: str) -> ValidationResult:
@@ -286,7 +282,12 @@ class Enclave:
         return result
 
     def _result(
-        self, outcome: RunOutcome, positions: PositionMap, tools: ToolDispatcher, started: float, user_lines: int
+        self,
+        outcome: RunOutcome,
+        positions: PositionMap,
+        tools: ToolDispatcher,
+        started: float,
+        user_lines: int,
     ) -> ExecutionResult:
         stats = ExecutionStats(
             duration=(time.perf_counter() - started) * 1000.0,

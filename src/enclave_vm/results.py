@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
-class ErrorCode(str, enum.Enum):
+class ErrorCode(enum.StrEnum):
     """The closed set of error codes a run can end with."""
 
     VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -116,6 +116,4 @@ def make_error(
     stack: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> ExecutionError:
-    return ExecutionError(
-        code=code, name=name or DEFAULT_ERROR_NAMES[code], message=message, stack=stack, data=data
-    )
+    return ExecutionError(code=code, name=name or DEFAULT_ERROR_NAMES[code], message=message, stack=stack, data=data)

@@ -10,8 +10,8 @@ run reports TIMEOUT at once and the thread is retired, never reused.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import collections
+import concurrent.futures
 import os
 import threading
 import time

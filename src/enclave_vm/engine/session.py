@@ -147,16 +147,18 @@ class QuickJsSession:
             sticky, sticky_message, iterations, outbox, lines, final = json.loads(text)
         except (ValueError, TypeError):
             raise EngineTerminated("RUNTIME_ERROR", "Engine returned an unreadable state") from None
-        calls = [
-            ToolCall(int(outbox[i]), str(outbox[i + 1]), str(outbox[i + 2])) for i in range(0, len(outbox) - 2, 3)
-        ]
+        calls = [ToolCall(int(outbox[i]), str(outbox[i + 1]), str(outbox[i + 2])) for i in range(0, len(outbox) - 2, 3)]
         record = None
         if final is not None:
             if final[0] == "ok":
                 record = FinalRecord(ok=True, value_json=str(final[1]))
             else:
                 record = FinalRecord(
-                    ok=False, code=str(final[1]), name=str(final[2]), message=str(final[3]), stack=str(final[4])
+                    ok=False,
+                    code=str(final[1]),
+                    name=str(final[2]),
+                    message=str(final[3]),
+                    stack=str(final[4]),
                 )
         return Slice(
             tool_calls=calls,

@@ -137,9 +137,7 @@ def _hook_catch(parsed: ParsedScript, node: tree_sitter.Node, edits: list[_Edit]
         newlines = pattern.count("\n")
         flat = " ".join(pattern.split("\n"))
         edits.append(_Edit(param.start_byte, 0, param.end_byte, CATCH_VAR + "\n" * newlines))
-        edits.append(
-            _Edit(at, 2_000_000, at, f"{CATCH_HOOK}({CATCH_VAR});let {flat} = {CATCH_VAR};")
-        )
+        edits.append(_Edit(at, 2_000_000, at, f"{CATCH_HOOK}({CATCH_VAR});let {flat} = {CATCH_VAR};"))
 
 
 def _apply(parsed: ParsedScript, edits: list[_Edit]) -> Instrumented:
