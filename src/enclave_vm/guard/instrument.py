@@ -90,6 +90,13 @@ def instrument(parsed: ParsedScript) -> Instrumented:
                     _wrap(body, "(__ag_tick(), ", ")", edits)
         elif kind == "catch_clause":
             _hook_catch(parsed, node, edits)
+        elif kind == "try_statement" and node.child_by_field_name("handler") is None:
+            # try/finally: a `return` in the finally would swallow a terminal error the hook never saw,
+            # so route every exception through the catch hook first and rethrow it unchanged.
+            finalizer = node.child_by_field_name("finalizer")
+            if finalizer is not None:
+                at = finalizer.start_byte
+                edits.append(_Edit(at, 0, at, f"catch({CATCH_VAR}){{{CATCH_HOOK}({CATCH_VAR});throw {CATCH_VAR}}}"))
         elif kind == "throw_statement":
             value = node.named_children[0] if node.named_children else None
             if value is not None and value.type != "comment":
