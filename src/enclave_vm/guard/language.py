@@ -167,6 +167,30 @@ def advice(rule_id: str) -> str:
     return RULES[rule_id].instead
 
 
+#: What each allowed global is for, in the reference text.
+GLOBAL_DESCRIPTIONS: dict[str, str] = {
+    "callTool": "`await callTool('name', { ...args })` runs a tool and returns its JSON result",
+    "console": "`console.log/info/warn/error/debug` write to the captured output",
+    "Math": "math functions and constants",
+    "JSON": "`JSON.stringify(value, null | [keys], indent)`, `JSON.parse(text)`",
+    "Array": "`Array.isArray`, `Array.from`, `Array.of`, `Array(n)`",
+    "Object": "`Object.keys/values/entries/fromEntries/assign/freeze`",
+    "String": "conversion to string, `String.fromCharCode`",
+    "Number": "conversion to number, `Number.isInteger`, `Number.MAX_SAFE_INTEGER`",
+    "Date": "`new Date()`, `Date.now()`, date arithmetic",
+    "undefined": "the undefined value",
+    "NaN": "not-a-number",
+    "Infinity": "positive infinity",
+    "parseInt": "parse an integer from a string",
+    "parseFloat": "parse a number from a string",
+    "isNaN": "test for NaN",
+    "isFinite": "test for a finite number",
+    "encodeURI": "URI encoding",
+    "encodeURIComponent": "URI component encoding",
+    "decodeURI": "URI decoding",
+    "decodeURIComponent": "URI component decoding",
+}
+
 #: Names that are rejected wherever they appear as identifiers (declarations included), with the rule id.
 FORBIDDEN_NAMES: dict[str, str] = {
     "eval": "no-eval",
@@ -177,6 +201,8 @@ FORBIDDEN_NAMES: dict[str, str] = {
     "RegExp": "no-regex",
     **dict.fromkeys(
         (
+            "this",  # only reachable as an identifier when escaped (`\u0074his`)
+            "super",
             "arguments",
             "globalThis",
             "window",

@@ -28,7 +28,8 @@ _SINGLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "
 
 
 def _code_point(digits: str) -> str:
-    value = int(digits[:8], 16) if len(digits) <= 8 else 0x110000
+    significant = digits.lstrip("0")  # `\u{0000000065}` is a valid spelling of `e`
+    value = int(significant or "0", 16) if len(significant) <= 6 else 0x110000
     # An out-of-range escape is a syntax error the parser reports; it can never spell a name.
     return chr(value) if value <= 0x10FFFF else "\ufffd"
 

@@ -57,7 +57,18 @@ class GuardPolicy:
     max_code_bytes: int = 100 * 1024
     max_line_length: int = 10_000
     max_nesting: int = 50
+    max_array_length: int = 1_000_000
+    """Largest literal n accepted in `Array(n)` / `new Array(n)` / `Array.from({ length: n })`."""
+    max_repeat_count: int = 100_000
+    """Largest literal n accepted in `.repeat(n)`, `.padStart(n)`, `.padEnd(n)`."""
+    max_fill_length: int = 100_000
+    """Largest literal n accepted in `Array(n).fill(…)`."""
 
 
 def policy_for(level: SecurityLevel, custom_globals: Iterable[str] = ()) -> GuardPolicy:
+    """The policy of `level`; `custom_globals` are the names of the script's `globals` option.
+
+    A custom global never re-enables a forbidden name (`eval`, `Proxy`, ...) or a reserved prefix:
+    the name rules run before the allow-list is consulted.
+    """
     return GuardPolicy(level=level, allowed_globals=LEVEL_GLOBALS[level] | frozenset(custom_globals))

@@ -25,10 +25,15 @@ def node_text(node: Node) -> str:
     return raw.decode("utf-8", "replace") if raw is not None else ""
 
 
+def first_named(node: Node) -> Node | None:
+    """The first named child, or None (tree-sitter raises IndexError instead)."""
+    return node.named_child(0) if node.named_child_count else None
+
+
 def unwrap(node: Node) -> Node:
     """The expression inside any number of parentheses."""
     while node.type == "parenthesized_expression":
-        inner = node.named_child(0)
+        inner = first_named(node)
         if inner is None:
             return node
         node = inner
@@ -60,7 +65,7 @@ def static_string(node: Node, depth: int = 0) -> str | None:
     if kind == "template_string":
         return _static_template(node, depth)
     if kind == "parenthesized_expression":
-        inner = node.named_child(0)
+        inner = first_named(node)
         return static_string(inner, depth + 1) if inner is not None else None
     if kind == "binary_expression" and _operator(node) == "+":
         return _static_concat(node, depth)
@@ -108,7 +113,7 @@ def _static_template(node: Node, depth: int) -> str | None:
         if kind in ("string_fragment", "escape_sequence"):
             raw.append(node_text(child))
         elif kind == "template_substitution":
-            inner = child.named_child(0)
+            inner = first_named(child)
             value = _static_operand(inner, depth + 1) if inner is not None else None
             if value is None:
                 return None
@@ -136,7 +141,7 @@ def static_number(node: Node, depth: int = 0) -> float | None:
     if kind == "number":
         return number_literal_value(node_text(node))
     if kind == "parenthesized_expression":
-        inner = node.named_child(0)
+        inner = first_named(node)
         return static_number(inner, depth + 1) if inner is not None else None
     if kind == "unary_expression":
         argument = node.child_by_field_name("argument")
@@ -209,10 +214,10 @@ def static_truthiness(node: Node, depth: int = 0) -> bool | None:
         text = static_string(node, depth + 1)
         return None if text is None else bool(text)
     if kind == "parenthesized_expression":
-        inner = node.named_child(0)
+        inner = first_named(node)
         return static_truthiness(inner, depth + 1) if inner is not None else None
     if kind == "sequence_expression":
-        last = node.named_child(node.named_child_count - 1)
+        last = node.named_child(node.named_child_count - 1) if node.named_child_count else None
         return static_truthiness(last, depth + 1) if last is not None else None
     if kind == "unary_expression":
         return _unary_truthiness(node, depth)
@@ -253,9 +258,9 @@ def _binary_truthiness(node: Node, depth: int) -> bool | None:
             nullish = unwrap(left).type in ("null", "undefined")
             return static_truthiness(right, depth + 1) if nullish else a
         b = static_truthiness(right, depth + 1)
-        if operator == "&&":
-            return False if a is False else (b if a is True else None)
-        return True if a is True else (b if a is False else None)
+        if operator == "&&":  # falsy if either side always is; truthy only if both always are
+            return False if False in (a, b) else (True if a is True and b is True else None)
+        return True if True in (a, b) else (False if a is False and b is False else None)
     value = static_number(node, depth + 1)
     if value is not None:
         return bool(value)

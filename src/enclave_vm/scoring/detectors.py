@@ -11,15 +11,14 @@ _EXFILTRATABLE = frozenset({"credential", "pii", "financial"})
 
 
 def detect(facts: Facts) -> dict[str, set[str]]:
+    """Signal id -> the conditions it met."""
     matched: defaultdict[str, set[str]] = defaultdict(set)
     calls = facts.calls
     for cls in facts.sensitive:
         matched["sensitive-field"].add(cls)
     _limits(facts.max_limit, matched)
     _sequences(calls, matched)
-    first_sensitive = min(
-        (offset for cls, offset in facts.sensitive.items() if cls in _EXFILTRATABLE), default=None
-    )
+    first_sensitive = min((offset for cls, offset in facts.sensitive.items() if cls in _EXFILTRATABLE), default=None)
     for call in calls:
         kind = call.kind
         if kind is None:
@@ -38,7 +37,7 @@ def detect(facts: Facts) -> dict[str, set[str]]:
             matched["loop-tool-call"].add("in-loop")
             if call.over_result:
                 matched["loop-tool-call"].add("over-tool-result")
-                if _outbound(call) or (kind is not None and kind.delete):
+                if _outbound(call):  # a delete per record is delete-after-access's to count
                     matched["loop-tool-call"].add("send-per-record")
         if first_sensitive is not None and first_sensitive < call.end and _outbound(call):
             matched["credential-exfiltration"].add("sensitive-then-send")
@@ -74,8 +73,7 @@ def _sequences(calls: list[ToolCall], matched: defaultdict[str, set[str]]) -> No
                     matched["list-send-pattern"].add("external-destination")
             if kind.delete:
                 matched["delete-after-access"].add("read-then-delete")
-                if call.in_loop or kind.mass_delete or kind.bulk_strong:
+                if call.in_loop or kind.mass_delete or kind.bulk_strong or kind.bulk_weak:
                     matched["delete-after-access"].add("mass-delete")
         read_seen = read_seen or kind.read
         collection_seen = collection_seen or kind.collection
-

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from ..guard.parse import ParsedScript
+from ..guard.parse import JAVASCRIPT, ParsedScript
 from .vocabulary import (
     LIMIT_KEYS,
     ORDINARY_NUMBER_WORDS,
+    SENSITIVE_HINTS,
     URL_KEYS,
     ToolKind,
     classify_tool,
@@ -42,8 +43,17 @@ _LOOPS = {
     "while_statement": "condition",
     "do_statement": "condition",
 }
-_REFERENCES = frozenset({"identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"})
-_MENTIONS = _REFERENCES | {"property_identifier", "string_fragment"}
+#: Where a sensitive field name can show: names, properties, strings.
+_MENTIONS = frozenset(
+    {
+        "identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern",
+        "property_identifier", "string_fragment",
+    }
+)  # fmt: skip
+#: Expressions that may fold to a number; anything else (strings, objects, calls) is not looked at.
+_NUMERIC = frozenset(
+    {"number", "identifier", "member_expression", "unary_expression", "binary_expression", "parenthesized_expression"}
+)
 _FUNCTIONS = frozenset({"arrow_function", "function_expression", "function"})
 _URL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//|^\s*\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?:/|$)", re.IGNORECASE)
 _WILDCARD = re.compile(r"^\s*(?:[*%]+|\.\*|\*\.\*)\s*$|\bselect\s+\*\s+from\b|\blike\s+'%+'", re.IGNORECASE)
@@ -53,6 +63,26 @@ _NAMED_NUMBERS = {
     "Number.MAX_SAFE_INTEGER": float(2**53 - 1),
     "Number.MAX_VALUE": math.inf,
     "Number.POSITIVE_INFINITY": math.inf,
+}
+# What the walk files each node type under (small ints: the walk compares them for every node).
+_REFERENCE, _SHORTHAND, _CALL, _PAIR, _STRING, _LOOP, _DECLARATOR, _ASSIGNMENT = range(8)
+_CODES = {
+    "identifier": _REFERENCE,
+    "shorthand_property_identifier_pattern": _REFERENCE,
+    "shorthand_property_identifier": _SHORTHAND,
+    "call_expression": _CALL,
+    "pair": _PAIR,
+    "string": _STRING,
+    "template_string": _STRING,
+    **dict.fromkeys(_LOOPS, _LOOP),
+    "variable_declarator": _DECLARATOR,
+    "assignment_expression": _ASSIGNMENT,
+}
+#: Grammar kind id -> code; one name can have several ids (aliases), and every other node is skipped.
+_KIND_CODES: dict[int, int] = {
+    kind_id: _CODES[name]
+    for kind_id in range(JAVASCRIPT.node_kind_count)
+    if JAVASCRIPT.node_kind_is_named(kind_id) and (name := JAVASCRIPT.node_kind_for_id(kind_id) or "") in _CODES
 }
 #: How deep constant folding follows `const a = b` chains and nested expressions.
 _FOLD_DEPTH = 8
@@ -125,11 +155,17 @@ def _number(text: str) -> float | None:
 class _Collector:
     def __init__(self, parsed: ParsedScript) -> None:
         self.parsed = parsed
-        self.references = _Ranged()
+        self.reference_starts: list[int] = []
         self.reference_names: list[str] = []
+        self.url_shorthands: list[int] = []
+        """Offsets of `{url}`-like shorthand properties."""
+        self.limit_shorthands: list[str] = []
         self.pairs = _Ranged()
+        self.pair_raw_keys: list[str] = []
+        self.pair_keys: list[str] = []
+        """Each pair's key, as `normal_key` has it."""
+        self.pair_values: list[Node | None] = []
         self.strings = _Ranged()
-        self.mentions: list[tuple[int, str, str]] = []
         self.call_nodes: list[Node] = []
         self.loops: list[Node] = []
         self.bindings: list[tuple[Node, Node]] = []
@@ -137,33 +173,46 @@ class _Collector:
         self.walk()
 
     def walk(self) -> None:
-        text = self.parsed.text
+        # The hot loop of scoring: one dict lookup per node, texts sliced straight from the source.
+        source = self.parsed.source
+        kinds = _KIND_CODES
+        ref_starts, ref_names = self.reference_starts, self.reference_names
         for node in self.parsed.nodes:
-            kind = node.type
-            if kind in _MENTIONS:
-                name = text(node)
-                self.mentions.append((node.start_byte, kind, name))
-                if kind in _REFERENCES:
-                    self.references.add(node)
-                    self.reference_names.append(name)
-            elif kind == "call_expression":
+            code = kinds.get(node.kind_id)
+            if code is None:
+                continue
+            if code <= _SHORTHAND:
+                start = node.start_byte
+                name = source[start : node.end_byte].decode("utf-8", "replace")
+                ref_starts.append(start)
+                ref_names.append(name)
+                if code == _SHORTHAND:
+                    key = normal_key(name)
+                    if key in LIMIT_KEYS:
+                        self.limit_shorthands.append(name)
+                    elif key in URL_KEYS:
+                        self.url_shorthands.append(start)
+            elif code == _CALL:
                 self.call_nodes.append(node)
-            elif kind == "pair":
+            elif code == _PAIR:
+                key_node = node.child_by_field_name("key")
+                raw = source[key_node.start_byte : key_node.end_byte].decode("utf-8", "replace") if key_node else ""
                 self.pairs.add(node)
-            elif kind in ("string", "template_string"):
+                self.pair_raw_keys.append(raw)
+                self.pair_keys.append(normal_key(raw))
+                self.pair_values.append(node.child_by_field_name("value"))
+            elif code == _STRING:
                 self.strings.add(node)
-            elif kind in _LOOPS:
+            elif code == _LOOP:
                 self.loops.append(node)
-            elif kind == "variable_declarator":
-                target, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+            else:
+                declarator = code == _DECLARATOR
+                target = node.child_by_field_name("name" if declarator else "left")
+                value = node.child_by_field_name("value" if declarator else "right")
                 if target is not None and value is not None:
                     self.bindings.append((target, value))
-                    if target.type == "identifier":
-                        self.consts.setdefault(text(target), value)
-            elif kind == "assignment_expression":
-                target, value = node.child_by_field_name("left"), node.child_by_field_name("right")
-                if target is not None and value is not None:
-                    self.bindings.append((target, value))
+                    if declarator and target.type == "identifier":
+                        self.consts.setdefault(self.parsed.text(target), value)
 
     # --- constant folding: enough to see through `const LIMIT = 1e6` and `'ht' + 'tp:post'` ---
 
@@ -217,8 +266,8 @@ class _Collector:
         return op.type if op is not None else ""
 
     def names_in(self, node: Node) -> list[str]:
-        lo = bisect_left(self.references.starts, node.start_byte)
-        hi = bisect_left(self.references.starts, node.end_byte, lo)
+        lo = bisect_left(self.reference_starts, node.start_byte)
+        hi = bisect_left(self.reference_starts, node.end_byte, lo)
         return self.reference_names[lo:hi]
 
 
@@ -284,14 +333,27 @@ def collect(parsed: ParsedScript) -> Facts:
                 if left is not None:
                     col.bindings.append((left, source))
 
-    tainted = _tainted_names(col, facts.calls)
-    for call in facts.calls:
-        for body, source in regions:
-            if body.start_byte <= call.start < body.end_byte:
-                call.in_loop = True
-                if _draws_on_tools(col, source, facts.calls, tainted):
-                    call.over_result = True
-                    break
+    call_starts = [call.start for call in facts.calls]  # pre-order, so sorted
+    tainted = _tainted_names(col, call_starts)
+    # How many regions (and tainted regions) cover each call: +1 where a region's calls begin, -1
+    # after they end, then a running sum; linear however deeply loops nest.
+    loops = [0] * (len(call_starts) + 1)
+    over = [0] * (len(call_starts) + 1)
+    for body, source in regions:
+        lo = bisect_left(call_starts, body.start_byte)
+        hi = bisect_left(call_starts, body.end_byte, lo)
+        if lo < hi:
+            loops[lo] += 1
+            loops[hi] -= 1
+            if _draws_on_tools(col, source, call_starts, tainted):
+                over[lo] += 1
+                over[hi] -= 1
+    in_loop = over_result = 0
+    for index, call in enumerate(facts.calls):
+        in_loop += loops[index]
+        over_result += over[index]
+        call.in_loop = in_loop > 0
+        call.over_result = over_result > 0
 
     facts.sensitive = _sensitive_mentions(col, name_nodes, facts.calls)
     facts.max_limit = _max_limit(col)
@@ -329,24 +391,30 @@ def _tool_call(col: _Collector, node: Node, args: list[Node]) -> ToolCall:
 
 
 def _inspect_arguments(col: _Collector, scope: Node, call: ToolCall) -> None:
-    text = col.parsed.text
-    for pair in col.pairs.within(scope):
-        key_node, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
-        if key_node is None or value is None:
+    pairs = col.pairs
+    lo = bisect_left(pairs.starts, scope.start_byte)
+    for index in range(lo, bisect_left(pairs.starts, scope.end_byte, lo)):
+        key, value = col.pair_keys[index], col.pair_values[index]
+        if value is None:
             continue
-        key = normal_key(text(key_node))
         if key in URL_KEYS:
             call.external = True
-        number = col.fold_number(value)
-        if number is not None and abs(number) > 1_000_000 and not ORDINARY_NUMBER_WORDS & set(words(key)):
+        number = col.fold_number(value) if value.type in _NUMERIC else None
+        if (
+            number is not None
+            and abs(number) > 1_000_000
+            and ORDINARY_NUMBER_WORDS.isdisjoint(words(col.pair_raw_keys[index], singular=False))
+        ):
             call.extreme = True
         if value.type == "identifier":
             _inspect_string(col.fold_string(value), call)
     for string in col.strings.within(scope):
-        _inspect_string(col.fold_string(string) if string.type == "string" else text(string)[1:-1], call)
-    for name in col.names_in(scope):
-        if normal_key(name) in URL_KEYS:  # `{url}` shorthand
-            call.external = True
+        if string.type == "string":
+            _inspect_string(col.fold_string(string), call)
+        else:  # a template's literal parts still show a URL or a wildcard
+            _inspect_string(col.parsed.text(string)[1:-1], call)
+    if _holds(col.url_shorthands, scope):  # `{url}`
+        call.external = True
 
 
 def _inspect_string(value: str | None, call: ToolCall) -> None:
@@ -358,41 +426,70 @@ def _inspect_string(value: str | None, call: ToolCall) -> None:
         call.wildcard = True
 
 
-def _tainted_names(col: _Collector, calls: list[ToolCall]) -> set[str]:
-    """Names that hold (something derived from) a tool's result; flow-insensitive, to a fixpoint."""
+def _tainted_names(col: _Collector, call_starts: list[int]) -> set[str]:
+    """Names that hold (something derived from) a tool's result; flow-insensitive.
+
+    A worklist over binding edges, linear in their size: bindings written in any order (a loop
+    that feeds an earlier variable) settle without re-scanning every binding per round.
+    """
+    targets: list[list[str]] = []
+    by_source: dict[str, list[int]] = {}
     tainted: set[str] = set()
-    bindings = sorted(col.bindings, key=lambda binding: binding[1].start_byte)
-    changed = True
-    while changed:
-        changed = False
-        for target, source in bindings:
-            if _draws_on_tools(col, source, calls, tainted):
-                for name in col.names_in(target):
-                    if name not in tainted:
-                        tainted.add(name)
-                        changed = True
+    pending: list[str] = []
+    for index, (target, source) in enumerate(col.bindings):
+        names = col.names_in(target)
+        targets.append(names)
+        if _holds(call_starts, source):
+            pending.extend(names)
+        else:
+            for name in col.names_in(source):
+                by_source.setdefault(name, []).append(index)
+    fired: set[int] = set()
+    while pending:
+        name = pending.pop()
+        if name in tainted:
+            continue
+        tainted.add(name)
+        for index in by_source.get(name, ()):
+            if index not in fired:
+                fired.add(index)
+                pending.extend(targets[index])
     return tainted
 
 
-def _draws_on_tools(col: _Collector, node: Node, calls: list[ToolCall], tainted: set[str]) -> bool:
-    start, end = node.start_byte, node.end_byte
-    if any(start <= call.start < end for call in calls):
-        return True
-    return not tainted.isdisjoint(col.names_in(node))
+def _holds(offsets: list[int], node: Node) -> bool:
+    """Whether any of the sorted offsets falls inside the node."""
+    index = bisect_left(offsets, node.start_byte)
+    return index < len(offsets) and offsets[index] < node.end_byte
+
+
+def _draws_on_tools(col: _Collector, node: Node, call_starts: list[int], tainted: set[str]) -> bool:
+    return _holds(call_starts, node) or not tainted.isdisjoint(col.names_in(node))
 
 
 def _sensitive_mentions(col: _Collector, name_nodes: _Ranged, calls: list[ToolCall]) -> dict[str, int]:
+    """Sensitive class -> first offset, over identifiers, properties and strings (not tool names)."""
     first: dict[str, int] = {}
-    for start, kind, name in col.mentions:
-        classes = sensitive_classes(name)
-        if not classes:
+    parsed = col.parsed
+    root = parsed.root
+    seen: set[int] = set()
+    # Few names are sensitive: find candidate offsets with `bytes.find` (far faster than a regex
+    # alternation), then ask the tree which name each sits in, instead of classifying every name.
+    for offset in sorted(_hint_offsets(parsed.source.lower())):
+        node = root.descendant_for_byte_range(offset, offset)
+        if node is None or node.type not in _MENTIONS:
             continue
-        if kind == "string_fragment":  # a tool name is judged as a tool name, below
+        start = node.start_byte
+        if start in seen:
+            continue
+        seen.add(start)
+        if node.type == "string_fragment":  # a tool name is judged as a tool name, below
             index = bisect_right(name_nodes.starts, start) - 1
             if index >= 0 and start < name_nodes.nodes[index].end_byte:
                 continue
-        for cls in classes:
-            first.setdefault(cls, start)
+        for cls in sensitive_classes(parsed.text(node)):
+            if start < first.get(cls, math.inf):
+                first[cls] = start
     for call in calls:
         if call.kind is not None:
             for cls in call.kind.sensitive:
@@ -401,19 +498,18 @@ def _sensitive_mentions(col: _Collector, name_nodes: _Ranged, calls: list[ToolCa
     return first
 
 
+def _hint_offsets(lower: bytes) -> set[int]:
+    offsets: set[int] = set()
+    for hint in SENSITIVE_HINTS:
+        offset = lower.find(hint)
+        while offset != -1:
+            offsets.add(offset)
+            offset = lower.find(hint, offset + 1)
+    return offsets
+
+
 def _max_limit(col: _Collector) -> float:
     """Limit-like keys anywhere: an options object built first and passed later counts too."""
-    best = 0.0
-    text = col.parsed.text
-    for pair in col.pairs.nodes:
-        key = pair.child_by_field_name("key")
-        if key is not None and normal_key(text(key)) in LIMIT_KEYS:
-            value = col.fold_number(pair.child_by_field_name("value"))
-            if value is not None and value > best:
-                best = value
-    for _, kind, name in col.mentions:
-        if kind == "shorthand_property_identifier" and normal_key(name) in LIMIT_KEYS:  # `{limit}`
-            value = col.fold_number(col.consts.get(name))
-            if value is not None and value > best:
-                best = value
-    return best
+    values = [col.pair_values[i] for i, key in enumerate(col.pair_keys) if key in LIMIT_KEYS]
+    values += [col.consts.get(name) for name in col.limit_shorthands]  # `{limit}`
+    return max((number for value in values if (number := col.fold_number(value)) is not None), default=0.0)

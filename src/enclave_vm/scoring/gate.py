@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import ScoringGateOptions
+from ..guard.parse import ParsedScript
 from ..results import ScoringResult
 from .rule_based import RuleBasedScorer
 
@@ -49,12 +50,17 @@ class ScoringGate:
         # The facade may evaluate from several threads (run_sync) as well as concurrent tasks.
         self._lock = threading.Lock()
 
-    async def evaluate(self, code: str) -> GateDecision:
+    async def evaluate(self, code: str, *, parsed: ParsedScript | None = None) -> GateDecision:
+        """Score `code` (from the cache when seen before) and decide; never raises for a scorer's fault.
+
+        `parsed` is the guard's parse of the same code, if the caller has one: the rule-based scorer
+        then reuses it instead of parsing again.
+        """
         key = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
         entry = self._lookup(key)
         if entry is None:
             try:
-                entry = _checked(await self._score(code))
+                entry = _checked(await self._score(code, parsed))
             except Exception as exc:
                 reason = str(exc) if isinstance(exc, _BadScore) else f"{type(exc).__name__}: {exc}"
                 logger.warning("scoring gate: the scorer failed, blocking the run: %s", reason)
@@ -65,8 +71,10 @@ class ScoringGate:
         await self._notify(result)
         return self._decide(result)
 
-    async def _score(self, code: str) -> object:
+    async def _score(self, code: str, parsed: ParsedScript | None) -> object:
         if self._rule_based is not None:
+            if parsed is not None and parsed.code == code:
+                return self._rule_based.score_parsed(parsed)
             return self._rule_based.score(code)
         scorer = self.options.custom_scorer
         if scorer is None:  # ScoringGateOptions refuses this; a hand-built one is still failed closed

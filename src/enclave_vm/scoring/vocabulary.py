@@ -88,7 +88,7 @@ _SENSITIVE_WORDS: dict[str, str] = {
         PII,
     ),
     **dict.fromkeys(("iban", "swift", "accountnumber", "routingnumber", "bankaccount", "sortcode"), FINANCIAL),
-    **dict.fromkeys(("email", "phone", "mobile", "telephone", "phonenumber", "emailaddress"), CONTACT),
+    **dict.fromkeys(("email", "phone", "telephone", "phonenumber", "emailaddress"), CONTACT),
 }  # fmt: skip
 _SENSITIVE_PAIRS: dict[tuple[str, str], str] = {
     **dict.fromkeys(
@@ -122,16 +122,28 @@ _ORDINARY_TOKEN_NEIGHBOURS = frozenset(
         "completion", "count", "usage", "sync", "csrf", "num", "limit", "used", "remaining",
     }
 )  # fmt: skip
+#: Words too common to be worth a look on their own; the other word of their pair is looked for instead.
+_COMMON = frozenset({"id", "number", "date", "code", "of"})
+#: Any sensitive name contains one of these (in lower case), so names without one need no closer look.
+SENSITIVE_HINTS: tuple[bytes, ...] = tuple(
+    sorted(
+        word.encode()
+        for word in {*_SENSITIVE_WORDS, "token", *(word for pair in _SENSITIVE_PAIRS for word in pair)} - _COMMON
+    )
+)
 #: Strings longer than this are prose or data, not field names.
 _MAX_NAME_CHARS = 200
 
 
-def words(text: str) -> tuple[str, ...]:
-    """Lower-case words of a name; a plural `s` is dropped so `passwords` matches `password`."""
+def words(text: str, *, singular: bool = True) -> tuple[str, ...]:
+    """Lower-case words of a name; with `singular`, a plural `s` is dropped (`passwords` → `password`).
+
+    Tool verbs are matched as written: `getPosts` reads posts, it does not post.
+    """
     out = []
     for word in _WORD.findall(text):
         word = word.lower()
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        if singular and len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
             word = word[:-1]
         out.append(word)
     return tuple(out)
@@ -183,7 +195,7 @@ class ToolKind:
 
 @lru_cache(maxsize=4096)
 def classify_tool(name: str) -> ToolKind:
-    ws = frozenset(words(name))
+    ws = frozenset(words(name, singular=False))
     read = bool(ws & READ)
     return ToolKind(
         read=read,

@@ -57,7 +57,7 @@ WEIGHTS: Final[Mapping[str, SignalWeight]] = {
         cap=40,
         points={
             "read-then-delete": 25,
-            "mass-delete": 15,  # the delete is in a loop, or purge / wipe / drop / delete-all
+            "mass-delete": 15,  # the delete is in a loop, or purge / wipe / drop / bulk / all
         },
     ),
     "loop-tool-call": SignalWeight(
@@ -65,7 +65,7 @@ WEIGHTS: Final[Mapping[str, SignalWeight]] = {
         points={
             "in-loop": 8,  # a tool call in a loop or array callback
             "over-tool-result": 10,  # ... iterating over what a tool returned
-            "send-per-record": 12,  # ... and the call sends, deletes or goes external per record
+            "send-per-record": 12,  # ... and the call sends or goes external once per record
         },
     ),
     "bulk-operation": SignalWeight(

@@ -1,0 +1,47 @@
+"""The reference text: generated from the rules' own data, and embedded verbatim in docs/agentscript.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_compat import TABLE
+
+from enclave_vm.config import LEVEL_DEFAULTS, SecurityLevel
+from enclave_vm.guard import policy_for, validate_code
+from enclave_vm.guard.language import RULES
+from enclave_vm.guard.policy import LEVEL_GLOBALS
+from enclave_vm.guard.reference import agentscript_reference
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "agentscript.md"
+
+
+@pytest.mark.parametrize("level", list(SecurityLevel))
+def test_docs_embed_the_generated_reference(level: SecurityLevel) -> None:
+    assert agentscript_reference(level) in DOC.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("level", list(SecurityLevel))
+def test_reference_lists_the_level_globals_and_limits(level: SecurityLevel) -> None:
+    text = agentscript_reference(level)
+    assert text.startswith(f"## AgentScript at the {level.value} level")
+    for name in LEVEL_GLOBALS[level]:
+        assert f"| `{name}` |" in text
+    assert ("| `parseInt` |" in text) == (level != SecurityLevel.STRICT)
+    assert f"| tool calls per run | {LEVEL_DEFAULTS[level].max_tool_calls} |" in text
+    for rule in ("no-eval", "forbidden-loop", "dynamic-tool-name", "forbidden-property"):
+        assert f"`{rule}`" in text
+
+
+def test_level_may_be_given_by_name() -> None:
+    assert agentscript_reference("secure") == agentscript_reference(SecurityLevel.SECURE)
+    with pytest.raises(ValueError):
+        agentscript_reference("LAX")
+
+
+def test_every_rule_id_the_guard_reports_is_documented() -> None:
+    reported = {
+        issue.rule for row in TABLE for level in SecurityLevel for issue in validate_code(row[0], policy_for(level))
+    }
+    assert reported <= set(RULES)
+    assert len(reported) >= 25

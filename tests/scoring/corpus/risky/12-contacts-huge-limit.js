@@ -1,0 +1,3 @@
+// expect: excessive-limit, extreme-value, bulk-operation
+const all = await callTool('contacts:getAll', { limit: 1e7 });
+return all;
