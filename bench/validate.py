@@ -100,7 +100,7 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=1000)
     args = parser.parse_args()
 
     policy = policy_for(SecurityLevel.STANDARD)

@@ -13,6 +13,7 @@ from .config import (
     WorkerPoolOptions,
 )
 from .enclave import Enclave
+from .guard import agentscript_reference
 from .results import (
     ErrorCode,
     ExecutionError,
@@ -41,6 +42,7 @@ __all__ = [
     "ValidationIssue",
     "ValidationResult",
     "WorkerPoolOptions",
+    "agentscript_reference",
     "create_double_vm_adapter",
     "create_worker_pool_adapter",
 ]

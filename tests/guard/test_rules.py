@@ -546,3 +546,24 @@ def test_escapes_the_engine_rejects_do_not_break_the_guard() -> None:
     # out-of-range code points parse in tree-sitter; QuickJS refuses them when it compiles the script
     assert errors("return '\\u{110000}' + '\\u{FFFFFFFFFFFF}';") == []
     assert "no-eval" in rules("\\u{0000000000065}val('x')")
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+def test_prefilter_fragments_cover_every_suspicious_name() -> None:
+    from enclave_vm.guard import checker
+
+    for name in checker.SUSPICIOUS_VALUES:
+        assert any(part in name for part in checker._SUSPICIOUS_PARTS), name
+
+
+def test_skipping_literal_checks_never_changes_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_compat import TABLE
+
+    from enclave_vm.guard import checker
+
+    codes = [row[0] for row in TABLE] + ACCEPTED + [code for code, _ in REJECTED]
+    usual = [issues(code) for code in codes]
+    monkeypatch.setattr(checker, "_SUSPICIOUS_PARTS", ("",))  # every script takes the full path
+    assert [issues(code) for code in codes] == usual

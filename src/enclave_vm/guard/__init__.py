@@ -9,6 +9,7 @@ from .instrument import Instrumented, instrument
 from .parse import ParsedScript, parse_script
 from .policy import GuardPolicy, policy_for
 from .prescan import is_fatal, prescan
+from .reference import agentscript_reference
 from .rules import check_rules
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Instrumented",
     "ParsedScript",
     "Prepared",
+    "agentscript_reference",
     "parse_script",
     "policy_for",
     "prepare",
