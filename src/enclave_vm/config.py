@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import json
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
@@ -190,8 +189,3 @@ class DoubleVmOptions:
     def __post_init__(self) -> None:
         check_optional_int("outer_timeout", self.outer_timeout, minimum=1)
         check_optional_int("inner_timeout", self.inner_timeout, minimum=1)
-
-
-def json_size(value: object) -> int:
-    """Bytes of the compact JSON encoding of host data (used for host-side caps)."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())

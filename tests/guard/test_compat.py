@@ -7,7 +7,7 @@ that must be among the errors. Accepted rows that QuickJS compiles must still co
 from __future__ import annotations
 
 import pytest
-import quickjs
+from guard_helpers import compiles
 
 from enclave_vm.config import SecurityLevel
 from enclave_vm.guard import policy_for, prepare, validate_code
@@ -403,18 +403,10 @@ def test_verdict_at_each_level(row: Row) -> None:
             assert expected in {issue.rule for issue in errors}, f"{level}: {errors}"
 
 
-def _compiles(program: str) -> bool:
-    try:
-        quickjs.Context().eval(program)
-    except Exception:
-        return False
-    return True
-
-
 @pytest.mark.parametrize("row", [row for row in TABLE if row[3] == "ok"], ids=lambda row: row[0][:60])
 def test_accepted_scripts_still_compile_after_instrumentation(row: Row) -> None:
     code = row[0]
     prepared = prepare(code, policy_for(SecurityLevel.STANDARD))
     assert prepared.valid and prepared.instrumented is not None
-    if _compiles(WRAP_PREFIX + code + WRAP_SUFFIX):
-        assert _compiles(prepared.instrumented.program), prepared.instrumented.program
+    if compiles(WRAP_PREFIX + code + WRAP_SUFFIX):
+        assert compiles(prepared.instrumented.program), prepared.instrumented.program

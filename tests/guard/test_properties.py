@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import quickjs
+from guard_helpers import compiles
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_compat import VALID
@@ -94,14 +94,6 @@ TOKENS = st.sampled_from(
 )
 
 
-def _compiles(program: str) -> bool:
-    try:
-        quickjs.Context().eval(program)
-    except Exception:
-        return False
-    return True
-
-
 def _check_issues(code: str, level: SecurityLevel) -> None:
     for issue in validate_code(code, policy_for(level)):
         assert issue.severity in ("error", "warning")
@@ -147,9 +139,9 @@ def mutated_scripts(draw: st.DrawFn) -> str:
 def test_mutated_scripts_never_raise_and_accepted_ones_compile(code: str, level: SecurityLevel) -> None:
     _check_issues(code, level)
     prepared = prepare(code, policy_for(level))
-    if prepared.valid and _compiles(WRAP_PREFIX + code + WRAP_SUFFIX):
+    if prepared.valid and compiles(WRAP_PREFIX + code + WRAP_SUFFIX):
         assert prepared.instrumented is not None
-        assert _compiles(prepared.instrumented.program), prepared.instrumented.program
+        assert compiles(prepared.instrumented.program), prepared.instrumented.program
 
 
 @SETTINGS

@@ -6,7 +6,6 @@ the instrumented code are the user's; `PositionMap` undoes the column shifts.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 
 import tree_sitter
@@ -80,12 +79,12 @@ def instrument(parsed: ParsedScript) -> Instrumented:
         if kind in _LOOPS:
             body = node.child_by_field_name("body")
             if body is not None:
-                _hook_body(body, ITER_HOOK, edits, node)
+                _hook_body(body, ITER_HOOK, edits)
         elif kind in _FUNCTIONS:
             body = node.child_by_field_name("body")
             if body is not None:
                 if body.type == "statement_block":
-                    _hook_body(body, TICK_HOOK, edits, node)
+                    _hook_body(body, TICK_HOOK, edits)
                 else:  # arrow with an expression body
                     _wrap(body, "(__ag_tick(), ", ")", edits)
         elif kind == "catch_clause":
@@ -119,7 +118,7 @@ def _wrap(node: tree_sitter.Node, before: str, after: str, edits: list[_Edit]) -
     edits.append(_Edit(node.end_byte, -depth, node.end_byte, after))
 
 
-def _hook_body(body: tree_sitter.Node, hook: str, edits: list[_Edit], owner: tree_sitter.Node) -> None:
+def _hook_body(body: tree_sitter.Node, hook: str, edits: list[_Edit]) -> None:
     if body.type == "statement_block":
         at = body.start_byte + 1
         edits.append(_Edit(at, 2_000_000, at, hook))
@@ -169,16 +168,3 @@ def _apply(parsed: ParsedScript, edits: list[_Edit]) -> Instrumented:
         line_shifts.sort()
     # user column c on line 1 sits at c + len(prefix) - the prefix shift is the first entry
     return Instrumented(program=WRAP_PREFIX + body + WRAP_SUFFIX, positions=PositionMap(shifts))
-
-
-def line_starts(text: str) -> list[int]:
-    starts = [0]
-    for index, char in enumerate(text):
-        if char == "\n":
-            starts.append(index + 1)
-    return starts
-
-
-def locate(starts: list[int], offset: int) -> tuple[int, int]:
-    index = bisect.bisect_right(starts, offset) - 1
-    return index + 1, offset - starts[index] + 1
