@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(PY) -m mypy
 
 test: lint
+	@command -v redis-server >/dev/null || { echo "make test: redis-server is not installed (the sidecar tests start a real one); install the Debian package: apt-get install redis-server" >&2; exit 1; }
 	$(PY) -m pytest
 
 bench: $(STAMP)

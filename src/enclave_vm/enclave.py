@@ -156,8 +156,12 @@ class Enclave:
         warnings: list[str] = []
         scoring = None
 
+        prepared = prepare(code, self._policy)
+        if prepared.instrumented is None:
+            return self._failed(_validation_error(prepared.issues), started)
+
         if self._gate is not None:
-            decision = await self._gate.evaluate(code)
+            decision = await self._gate.evaluate(code, parsed=prepared.parsed, timeout=deadline - time.time())
             scoring = decision.result
             if decision.blocked:
                 data: dict[str, Any] = {}
@@ -167,10 +171,6 @@ class Enclave:
                 return self._failed(error, started, scoring=scoring)
             if decision.warned and decision.message:
                 warnings.append(decision.message)
-
-        prepared = prepare(code, self._policy)
-        if prepared.instrumented is None:
-            return self._failed(_validation_error(prepared.issues), started, warnings=warnings, scoring=scoring)
 
         limits = EngineLimits(
             timeout_ms=timeout_ms,

@@ -51,6 +51,57 @@ def classify_engine_exception(exc: BaseException) -> EngineTerminated:
     return EngineTerminated("RUNTIME_ERROR", first or "Engine error", "InternalError")
 
 
+def init_config(request: StartRequest) -> str:
+    """The JSON the prelude's `init` takes: the run's limits and globals."""
+    limits = request.limits
+    return json.dumps(
+        {
+            "timeout": limits.timeout_ms,
+            "deadline": request.deadline * 1000.0,
+            "maxToolCalls": limits.max_tool_calls,
+            "maxIterations": limits.max_iterations,
+            "consoleBytes": limits.console_bytes,
+            "consoleCalls": limits.console_calls,
+            "maxValueBytes": limits.max_value_bytes,
+            "maxArrayLength": max(1_000_000, limits.memory_limit // 8),
+            "globals": request.globals_json,
+        }
+    )
+
+
+def settle_payload(results: list[ToolResult]) -> str:
+    """The JSON the prelude's `settle` takes."""
+    return json.dumps([[r.id, 1 if r.ok else 0, r.payload] for r in results], ensure_ascii=False)
+
+
+def parse_state(text: object, memory_usage: int | None) -> Slice:
+    """Turn the prelude's `drain` answer (JSON text) into a Slice; anything malformed is a clean error."""
+    if not isinstance(text, str):
+        raise EngineTerminated("RUNTIME_ERROR", "Engine returned an unreadable state")
+    try:
+        sticky, sticky_message, iterations, outbox, lines, final = json.loads(text)
+    except (ValueError, TypeError):
+        raise EngineTerminated("RUNTIME_ERROR", "Engine returned an unreadable state") from None
+    calls = [ToolCall(int(outbox[i]), str(outbox[i + 1]), str(outbox[i + 2])) for i in range(0, len(outbox) - 2, 3)]
+    record = None
+    if final is not None:
+        if final[0] == "ok":
+            record = FinalRecord(ok=True, value_json=str(final[1]))
+        else:
+            record = FinalRecord(
+                ok=False, code=str(final[1]), name=str(final[2]), message=str(final[3]), stack=str(final[4])
+            )
+    return Slice(
+        tool_calls=calls,
+        stdout=[str(line) for line in lines],
+        iterations=int(iterations),
+        terminal_code=str(sticky),
+        terminal_message=str(sticky_message),
+        final=record,
+        memory_usage=memory_usage,
+    )
+
+
 class WarmContext:
     """A fresh context with the prelude evaluated: everything a run needs except its own config.
 
@@ -84,18 +135,7 @@ class QuickJsSession:
         self._ctx, self._ctl = warm.ctx, warm.ctl
         self._ctx.set_memory_limit(limits.memory_limit)
         self._ctx.set_max_stack_size(limits.max_stack_bytes)
-        config = {
-            "timeout": limits.timeout_ms,
-            "deadline": request.deadline * 1000.0,
-            "maxToolCalls": limits.max_tool_calls,
-            "maxIterations": limits.max_iterations,
-            "consoleBytes": limits.console_bytes,
-            "consoleCalls": limits.console_calls,
-            "maxValueBytes": limits.max_value_bytes,
-            "maxArrayLength": max(1_000_000, limits.memory_limit // 8),
-            "globals": request.globals_json,
-        }
-        self._call(self._ctl, "init", json.dumps(config))
+        self._call(self._ctl, "init", init_config(request))
 
     # -- the protocol --
     def start(self) -> Slice:
@@ -106,8 +146,7 @@ class QuickJsSession:
         return self._step()
 
     def settle(self, results: list[ToolResult]) -> Slice:
-        payload = json.dumps([[r.id, 1 if r.ok else 0, r.payload] for r in results], ensure_ascii=False)
-        self._call(self._ctl, "settle", payload)
+        self._call(self._ctl, "settle", settle_payload(results))
         return self._step()
 
     def close(self) -> None:
@@ -140,35 +179,7 @@ class QuickJsSession:
         return self._drain()
 
     def _drain(self) -> Slice:
-        text = self._call(self._ctl, "drain")
-        if not isinstance(text, str):
-            raise EngineTerminated("RUNTIME_ERROR", "Engine returned an unreadable state")
-        try:
-            sticky, sticky_message, iterations, outbox, lines, final = json.loads(text)
-        except (ValueError, TypeError):
-            raise EngineTerminated("RUNTIME_ERROR", "Engine returned an unreadable state") from None
-        calls = [ToolCall(int(outbox[i]), str(outbox[i + 1]), str(outbox[i + 2])) for i in range(0, len(outbox) - 2, 3)]
-        record = None
-        if final is not None:
-            if final[0] == "ok":
-                record = FinalRecord(ok=True, value_json=str(final[1]))
-            else:
-                record = FinalRecord(
-                    ok=False,
-                    code=str(final[1]),
-                    name=str(final[2]),
-                    message=str(final[3]),
-                    stack=str(final[4]),
-                )
-        return Slice(
-            tool_calls=calls,
-            stdout=[str(line) for line in lines],
-            iterations=int(iterations),
-            terminal_code=str(sticky),
-            terminal_message=str(sticky_message),
-            final=record,
-            memory_usage=self.memory_usage(),
-        )
+        return parse_state(self._call(self._ctl, "drain"), self.memory_usage())
 
     def memory_usage(self) -> int | None:
         try:

@@ -30,6 +30,8 @@ class Prepared:
     issues: list[ValidationIssue]
     instrumented: Instrumented | None
     """None when any issue is an error: nothing may run."""
+    parsed: ParsedScript | None = None
+    """The parse the rules ran on (shared with the scoring gate); None when the pre-scan stopped early."""
 
     @property
     def valid(self) -> bool:
@@ -53,7 +55,7 @@ def validate_code(code: str, policy: GuardPolicy) -> list[ValidationIssue]:
 def prepare(code: str, policy: GuardPolicy) -> Prepared:
     """Validate, and when valid, instrument `code` for the runtime."""
     issues, parsed = _check(code, policy)
-    prepared = Prepared(issues=issues, instrumented=None)
+    prepared = Prepared(issues=issues, instrumented=None, parsed=parsed)
     if parsed is not None and prepared.valid:
         prepared.instrumented = instrument(parsed)
     return prepared

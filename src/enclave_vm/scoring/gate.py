@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import inspect
 import logging
@@ -50,17 +51,20 @@ class ScoringGate:
         # The facade may evaluate from several threads (run_sync) as well as concurrent tasks.
         self._lock = threading.Lock()
 
-    async def evaluate(self, code: str, *, parsed: ParsedScript | None = None) -> GateDecision:
+    async def evaluate(
+        self, code: str, *, parsed: ParsedScript | None = None, timeout: float | None = None
+    ) -> GateDecision:
         """Score `code` (from the cache when seen before) and decide; never raises for a scorer's fault.
 
         `parsed` is the guard's parse of the same code, if the caller has one: the rule-based scorer
-        then reuses it instead of parsing again.
+        then reuses it instead of parsing again. `timeout` (seconds) bounds an async custom scorer; one
+        that does not answer in time blocks the run like any other failure.
         """
         key = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
         entry = self._lookup(key)
         if entry is None:
             try:
-                entry = _checked(await self._score(code, parsed))
+                entry = _checked(await self._score(code, parsed, timeout))
             except Exception as exc:
                 reason = str(exc) if isinstance(exc, _BadScore) else f"{type(exc).__name__}: {exc}"
                 logger.warning("scoring gate: the scorer failed, blocking the run: %s", reason)
@@ -71,7 +75,7 @@ class ScoringGate:
         await self._notify(result)
         return self._decide(result)
 
-    async def _score(self, code: str, parsed: ParsedScript | None) -> object:
+    async def _score(self, code: str, parsed: ParsedScript | None, timeout: float | None) -> object:
         if self._rule_based is not None:
             if parsed is not None and parsed.code == code:
                 return self._rule_based.score_parsed(parsed)
@@ -81,7 +85,14 @@ class ScoringGate:
             raise _BadScore("scorer='custom' but no custom_scorer was given")
         value: object = scorer(code)
         if inspect.isawaitable(value):
-            value = await value
+            budget = asyncio.timeout(None if timeout is None else max(timeout, 0.0))
+            try:
+                async with budget:
+                    value = await value
+            except TimeoutError:
+                if budget.expired():
+                    raise _BadScore(f"no answer within {timeout:.3g} s") from None
+                raise
         return value
 
     async def _notify(self, result: ScoringResult) -> None:
