@@ -28,7 +28,8 @@ from .config import (
     coerce_options,
     parse_level,
 )
-from .guard import policy_for, prepare, validate_code
+from .guard import policy_for, validate_code
+from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
 from .guard.policy import RESERVED_PREFIXES
 from .results import (
@@ -124,6 +125,7 @@ class Enclave:
             raise TypeError("adapter must implement EnclaveAdapter (execute() and dispose())")
         self._adapter: EnclaveAdapter = adapter if adapter is not None else InProcessAdapter()
         self._policy = policy_for(self.security_level, self.globals)
+        self._prepared = PreparedCache(self._policy)
         self._gate: Any = None
         if self.scoring_gate is not None:
             from .scoring import ScoringGate
@@ -156,7 +158,7 @@ class Enclave:
         warnings: list[str] = []
         scoring = None
 
-        prepared = prepare(code, self._policy)
+        prepared = self._prepared.prepare(code)
         if prepared.instrumented is None:
             return self._failed(_validation_error(prepared.issues), started)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
+import contextlib
 import os
 import threading
 import time
@@ -25,7 +25,7 @@ from ..engine.session import QuickJsSession, WarmContext
 DEADLINE_GRACE_S = 0.2
 _MAX_IDLE_THREADS = 8
 
-_Job = tuple[StartRequest, ToolDispatcher, "concurrent.futures.Future[RunOutcome]"]
+_Job = tuple[StartRequest, ToolDispatcher, asyncio.AbstractEventLoop, "asyncio.Future[RunOutcome]"]
 
 
 def _warm() -> WarmContext | None:
@@ -33,6 +33,24 @@ def _warm() -> WarmContext | None:
         return WarmContext()
     except Exception:  # the session will report the failure when it opens its own context
         return None
+
+
+class _DeadlinePassed(Exception):
+    """The engine thread did not answer by the deadline plus grace."""
+
+
+def _deliver(waiter: asyncio.Future[RunOutcome], outcome: RunOutcome | BaseException) -> None:
+    if waiter.done():
+        return
+    if isinstance(outcome, BaseException):
+        waiter.set_exception(outcome)
+    else:
+        waiter.set_result(outcome)
+
+
+def _expire(waiter: asyncio.Future[RunOutcome]) -> None:
+    if not waiter.done():
+        waiter.set_exception(_DeadlinePassed())
 
 
 class _EngineThread(threading.Thread):
@@ -66,15 +84,17 @@ class _EngineThread(threading.Thread):
             job = self._next()
             if job is None:
                 return
-            request, tools, future = job
+            request, tools, loop, waiter = job
             session = QuickJsSession(request, spare)
-            if future.set_running_or_notify_cancel():
+            if not waiter.done():  # the caller may have given up (cancelled) while the job queued
                 try:
-                    future.set_result(drive(session, request, tools))
+                    outcome: RunOutcome | BaseException = drive(session, request, tools)
                 except BaseException as exc:
-                    future.set_exception(exc)
+                    outcome = exc
+                with contextlib.suppress(RuntimeError):  # the caller's loop closed: nobody is waiting
+                    loop.call_soon_threadsafe(_deliver, waiter, outcome)
             session.close()
-            del job, request, tools, future, session
+            del job, request, tools, loop, waiter, session
             if self.retired:
                 return
             spare = _warm()  # before checking in, so the next run on this thread starts warm
@@ -108,19 +128,24 @@ class InProcessAdapter:
             return True
 
     async def execute(self, request: StartRequest, tools: ToolDispatcher) -> RunOutcome:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[RunOutcome] = loop.create_future()
         thread = self._check_out()
-        future: concurrent.futures.Future[RunOutcome] = concurrent.futures.Future()
-        thread.submit((request, tools, future))
+        thread.submit((request, tools, loop, waiter))
+        # A plain timer instead of wait_for: no extra task per run on the latency path.
         budget = request.deadline - time.time() + DEADLINE_GRACE_S
+        timer = loop.call_later(max(budget, 0), _expire, waiter)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout=max(budget, 0))
-        except TimeoutError:
+            return await waiter
+        except _DeadlinePassed:
             thread.retired = True
             with self._lock:
                 self.retired_threads += 1
             return RunOutcome(
                 ok=False, code="TIMEOUT", message=f"Execution timed out after {request.limits.timeout_ms}ms"
             )
+        finally:
+            timer.cancel()
 
     def dispose(self) -> None:
         with self._lock:

@@ -23,7 +23,7 @@ PRELUDE = resources.files(__package__).joinpath("prelude.js").read_text(encoding
 
 # Process CPU time can run ahead of wall time by at most the number of CPUs.
 _CPU_FACTOR = float(os.cpu_count() or 1)
-_JOB_CHECK_EVERY = 256
+_JOB_CHECK_EVERY = 32
 _OOM_MESSAGES = ("null", "[uninitialized]", "InternalError: out of memory", "InternalError: string too long")
 
 
@@ -119,7 +119,6 @@ class QuickJsSession:
     def __init__(self, request: StartRequest, warm: WarmContext | None = None) -> None:
         self._request = request
         self._deadline = request.deadline
-        self._peak_memory = 0
         self._warm = warm
         self._ctx: Any = None
         self._ctl: Any = None
@@ -170,21 +169,34 @@ class QuickJsSession:
             raise EngineTerminated("RUNTIME_ERROR", f"Engine returned an unreadable value: {exc}") from None
 
     def _step(self) -> Slice:
-        run_job = self._ctx.execute_pending_job
-        count = 0
-        while self._call(run_job):
-            count += 1
-            if count % _JOB_CHECK_EVERY == 0 and self._remaining() <= 0:
-                raise EngineTerminated("TIMEOUT", "Execution timed out")
-        return self._drain()
+        """Run queued jobs until the engine is idle, then drain its state.
 
-    def _drain(self) -> Slice:
-        return parse_state(self._call(self._ctl, "drain"), self.memory_usage())
+        The binding's CPU-time limit restarts with every native call, so setting it once here bounds each
+        job by the budget left now; the wall clock is checked between jobs as well.
+        """
+        remaining = self._remaining()
+        if remaining <= 0:
+            raise EngineTerminated("TIMEOUT", "Execution timed out")
+        self._ctx.set_time_limit(remaining * _CPU_FACTOR + 0.05)
+        run_job = self._ctx.execute_pending_job
+        deadline = self._deadline
+        count = 0
+        try:
+            while run_job():
+                count += 1
+                if count % _JOB_CHECK_EVERY == 0 and time.time() >= deadline:
+                    raise EngineTerminated("TIMEOUT", "Execution timed out")
+            state = parse_state(self._ctl("drain"), None)
+        except quickjs.JSException as exc:
+            raise classify_engine_exception(exc) from None
+        if state.final is not None or state.terminal_code:
+            state.memory_usage = self.memory_usage()
+        return state
 
     def memory_usage(self) -> int | None:
+        """Bytes the engine's allocator holds now (JS_ComputeMemoryUsage walks the heap, so this is read
+        when the run ends, not after every step)."""
         try:
-            used = int(self._ctx.memory()["malloc_size"])
+            return int(self._ctx.memory()["malloc_size"])
         except Exception:
-            return self._peak_memory or None
-        self._peak_memory = max(self._peak_memory, used)
-        return self._peak_memory
+            return None
