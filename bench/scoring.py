@@ -30,7 +30,7 @@ from enclave_vm.scoring import RuleBasedScorer
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "scoring" / "corpus"
-TARGET_P50_MS_1KB = 0.5
+TARGET_P50_MS_1KB = 0.3
 
 
 def build_script(target_bytes: int) -> str:
