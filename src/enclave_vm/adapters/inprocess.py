@@ -95,8 +95,8 @@ class _EngineThread(threading.Thread):
                     loop.call_soon_threadsafe(_deliver, waiter, outcome)
             session.close()
             del job, request, tools, loop, waiter, session
-            if self.retired:
-                return
+            if self.retired or not self._pool.has_room():
+                return  # surplus threads from a burst exit at once instead of warming a context for nobody
             spare = _warm()  # before checking in, so the next run on this thread starts warm
             if not self._pool.check_in(self):
                 return
@@ -118,6 +118,11 @@ class InProcessAdapter:
             thread = _EngineThread(self, self._created)
         thread.start()
         return thread
+
+    def has_room(self) -> bool:
+        """Whether a thread finishing a run now would be kept (checked before it warms a context)."""
+        with self._lock:
+            return not self._disposed and len(self._idle) < _MAX_IDLE_THREADS
 
     def check_in(self, thread: _EngineThread) -> bool:
         """Return a thread to the idle list; False tells it to exit."""

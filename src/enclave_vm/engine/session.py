@@ -24,6 +24,8 @@ PRELUDE = resources.files(__package__).joinpath("prelude.js").read_text(encoding
 # Process CPU time can run ahead of wall time by at most the number of CPUs.
 _CPU_FACTOR = float(os.cpu_count() or 1)
 _JOB_CHECK_EVERY = 32
+#: Steps running at least this long are followed by a memory sample (see `_sample_memory`).
+_MEMORY_SAMPLE_AFTER_S = 0.001
 _OOM_MESSAGES = ("null", "[uninitialized]", "InternalError: out of memory", "InternalError: string too long")
 
 
@@ -119,6 +121,7 @@ class QuickJsSession:
     def __init__(self, request: StartRequest, warm: WarmContext | None = None) -> None:
         self._request = request
         self._deadline = request.deadline
+        self._peak_memory = 0
         self._warm = warm
         self._ctx: Any = None
         self._ctl: Any = None
@@ -138,15 +141,17 @@ class QuickJsSession:
 
     # -- the protocol --
     def start(self) -> Slice:
+        started = time.perf_counter()
         self._open()
         function = self._call(self._ctx.eval, self._request.program)
         self._call(self._ctl, "start", function)
         del function
-        return self._step()
+        return self._step(started)
 
     def settle(self, results: list[ToolResult]) -> Slice:
+        started = time.perf_counter()
         self._call(self._ctl, "settle", settle_payload(results))
-        return self._step()
+        return self._step(started)
 
     def close(self) -> None:
         self._ctl = None
@@ -168,13 +173,14 @@ class QuickJsSession:
         except TypeError as exc:  # a value the binding cannot convert (never expected from the prelude)
             raise EngineTerminated("RUNTIME_ERROR", f"Engine returned an unreadable value: {exc}") from None
 
-    def _step(self) -> Slice:
+    def _step(self, started: float) -> Slice:
         """Run queued jobs until the engine is idle, then drain its state.
 
         The binding's CPU-time limit restarts with every native call, so setting it once here bounds each
-        job by the budget left now; the wall clock is checked between jobs as well.
+        job by the budget left now; the wall clock is checked between jobs as well. `started` is when the
+        engine call that led here began (the script's synchronous part runs inside `start`).
         """
-        remaining = self._remaining()
+        remaining = self._deadline - time.time()
         if remaining <= 0:
             raise EngineTerminated("TIMEOUT", "Execution timed out")
         self._ctx.set_time_limit(remaining * _CPU_FACTOR + 0.05)
@@ -189,13 +195,22 @@ class QuickJsSession:
             state = parse_state(self._ctl("drain"), None)
         except quickjs.JSException as exc:
             raise classify_engine_exception(exc) from None
-        if state.final is not None or state.terminal_code:
-            state.memory_usage = self.memory_usage()
+        ended = state.final is not None or bool(state.terminal_code)
+        if ended or time.perf_counter() - started >= _MEMORY_SAMPLE_AFTER_S:
+            self._sample_memory()
+        if ended:
+            state.memory_usage = self._peak_memory or None
         return state
 
+    def _sample_memory(self) -> None:
+        """Track the peak of the engine's allocated bytes. Reading them walks the whole heap (~25 µs), so
+        it is done after steps long enough to have allocated much, and when the run ends."""
+        used = self.memory_usage()
+        if used is not None:
+            self._peak_memory = max(self._peak_memory, used)
+
     def memory_usage(self) -> int | None:
-        """Bytes the engine's allocator holds now (JS_ComputeMemoryUsage walks the heap, so this is read
-        when the run ends, not after every step)."""
+        """Bytes the engine's allocator holds now."""
         try:
             return int(self._ctx.memory()["malloc_size"])
         except Exception:
