@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Literal, TypeVar
@@ -148,23 +149,79 @@ class ScoringGateOptions:
 
 
 @dataclass(frozen=True)
+class SidecarLevelDefaults:
+    """Per-run limits of the reference sidecar."""
+
+    max_stored_bytes: int
+    """Total JSON bytes one run may store host-side."""
+    max_references: int
+    """References one run may create."""
+
+
+SIDECAR_LEVEL_DEFAULTS: dict[SecurityLevel, SidecarLevelDefaults] = {
+    SecurityLevel.STRICT: SidecarLevelDefaults(64 << 20, 10),
+    SecurityLevel.SECURE: SidecarLevelDefaults(128 << 20, 50),
+    SecurityLevel.STANDARD: SidecarLevelDefaults(256 << 20, 100),
+    SecurityLevel.PERMISSIVE: SidecarLevelDefaults(1 << 30, 1000),
+}
+DEFAULT_SIDECAR_THRESHOLD = 1 << 20
+"""Bytes of JSON; results over this stay host-side (the reference's own example uses 1 MB)."""
+DEFAULT_SIDECAR_TTL = 600_000
+"""Milliseconds a stored result stays resolvable."""
+DEFAULT_SIDECAR_REDIS_TIMEOUT = 5000
+"""Milliseconds any one Redis call may take before it fails."""
+_NAMESPACE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+@dataclass(frozen=True)
 class SidecarOptions:
+    """The reference sidecar: tool results over `threshold` bytes stay host-side; the script gets a reference."""
+
     enabled: bool = False
     threshold: int | None = None
+    """Bytes of a result's JSON (UTF-8); None = DEFAULT_SIDECAR_THRESHOLD (1 MiB)."""
     storage: Literal["memory", "redis"] = "memory"
     ttl: int | None = None
+    """Milliseconds a stored result stays resolvable; None = DEFAULT_SIDECAR_TTL (10 minutes)."""
     redis_url: str | None = None
     namespace: str | None = None
+    """References resolve only inside their namespace; None = a random namespace per Enclave."""
+    resolve_value: bool = True
+    """Replace references in `ExecutionResult.value` by their stored values (False keeps the references)."""
+    max_stored_bytes: int | None = None
+    """Per run; None = the level default."""
+    max_references: int | None = None
+    """Per run; None = the level default."""
+    redis_timeout: int | None = None
+    """Milliseconds per Redis call; None = DEFAULT_SIDECAR_REDIS_TIMEOUT."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
-            raise TypeError("sidecar.enabled must be a bool")
+            raise TypeError(f"sidecar.enabled must be a bool; got {type(self.enabled).__name__}")
         check_optional_int("sidecar.threshold", self.threshold)
         check_optional_int("sidecar.ttl", self.ttl, minimum=1)
         if self.storage not in ("memory", "redis"):
             raise ValueError(f"sidecar.storage must be 'memory' or 'redis'; got {self.storage!r}")
+        if self.redis_url is not None:
+            if not isinstance(self.redis_url, str):
+                raise TypeError(f"sidecar.redis_url must be a str; got {type(self.redis_url).__name__}")
+            if not self.redis_url.startswith(_REDIS_SCHEMES):
+                raise ValueError(f"sidecar.redis_url must start with {', '.join(_REDIS_SCHEMES)}")
+            if self.storage != "redis":
+                raise ValueError("sidecar.redis_url is set but sidecar.storage is 'memory'; set storage='redis'")
         if self.storage == "redis" and self.enabled and not self.redis_url:
             raise ValueError("sidecar.redis_url is required when sidecar.storage='redis'")
+        if self.namespace is not None:
+            if not isinstance(self.namespace, str):
+                raise TypeError(f"sidecar.namespace must be a str; got {type(self.namespace).__name__}")
+            if not _NAMESPACE.match(self.namespace):
+                raise ValueError("sidecar.namespace must be 1-128 characters of A-Z a-z 0-9 _ . : -")
+        if not isinstance(self.resolve_value, bool):
+            raise TypeError(f"sidecar.resolve_value must be a bool; got {type(self.resolve_value).__name__}")
+        check_optional_int("sidecar.max_stored_bytes", self.max_stored_bytes, minimum=1)
+        check_optional_int("sidecar.max_references", self.max_references, minimum=1)
+        check_optional_int("sidecar.redis_timeout", self.redis_timeout, minimum=1)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,14 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..sidecar.references import SidecarError
 from .codec import CodecError, ValueLimits, decode, encode
 from .protocol import ToolCall, ToolResult
+
+if TYPE_CHECKING:
+    from ..sidecar.session import SidecarRun
 
 ToolHandler = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[Any] | Any]
 
@@ -51,6 +55,8 @@ class ToolDispatcher:
     loop: asyncio.AbstractEventLoop | None
     limits: ValueLimits
     failures: list[ToolFailure] = field(default_factory=list)
+    sidecar: SidecarRun | None = None
+    """The reference sidecar of this run: large results stay host-side, references in arguments resolve."""
 
     def run_batch(self, calls: list[ToolCall], deadline: float) -> list[ToolResult]:
         """Run every call (async ones concurrently) and return their results in call order."""
@@ -92,6 +98,11 @@ class ToolDispatcher:
             return ToolResult(call.id, False, f"arguments of tool '{call.name}' must be an object")
         if self.handler is None:
             return ToolResult(call.id, False, f"No tool handler is configured, so tool '{call.name}' cannot run")
+        if self.sidecar is not None:
+            try:
+                args = self.sidecar.resolve(args, call.args_json, f"arguments of tool '{call.name}'")
+            except SidecarError as exc:
+                return ToolResult(call.id, False, exc.message)
         try:
             value = self.handler(call.name, args, self.context)
         except Exception as exc:
@@ -105,6 +116,13 @@ class ToolDispatcher:
         return self._encode(call, value)
 
     def _encode(self, call: ToolCall, value: Any) -> ToolResult:
+        if self.sidecar is not None:  # before the value cap: a result over the threshold never enters the engine
+            try:
+                reference = self.sidecar.offload(value, f"result of tool '{call.name}'")
+            except SidecarError as exc:
+                return ToolResult(call.id, False, exc.message)
+            if reference is not None:
+                return ToolResult(call.id, True, reference)
         try:
             return ToolResult(call.id, True, encode(value, self.limits, f"result of tool '{call.name}'"))
         except CodecError as exc:
