@@ -5,6 +5,7 @@ from __future__ import annotations
 from .adapters.base import EnclaveAdapter
 from .adapters.factories import create_double_vm_adapter, create_worker_pool_adapter
 from .bridge.dispatch import ToolHandler
+from .code_tool import CodeToolResult
 from .config import (
     DoubleVmOptions,
     ScoringGateOptions,
@@ -24,8 +25,11 @@ from .results import (
     ValidationResult,
 )
 from .scoring import RuleBasedScorer
+from .sidecar import is_sidecar_reference
+from .toolset import Tool, ToolArgumentError, ToolError, ToolResultError, Toolset, UnknownToolError
 
 __all__ = [
+    "CodeToolResult",
     "DoubleVmOptions",
     "Enclave",
     "EnclaveAdapter",
@@ -38,11 +42,18 @@ __all__ = [
     "ScoringResult",
     "SecurityLevel",
     "SidecarOptions",
+    "Tool",
+    "ToolArgumentError",
+    "ToolError",
     "ToolHandler",
+    "ToolResultError",
+    "Toolset",
+    "UnknownToolError",
     "ValidationIssue",
     "ValidationResult",
     "WorkerPoolOptions",
     "agentscript_reference",
     "create_double_vm_adapter",
     "create_worker_pool_adapter",
+    "is_sidecar_reference",
 ]

@@ -16,6 +16,7 @@ from .adapters.inprocess import InProcessAdapter
 from .bridge.codec import ValueLimits
 from .bridge.dispatch import ToolDispatcher, ToolHandler
 from .bridge.protocol import EngineLimits, RunOutcome, StartRequest
+from .code_tool import CodeToolResult, run_code_tool_call
 from .config import (
     DEFAULT_MEMORY_LIMIT,
     LEVEL_DEFAULTS,
@@ -41,6 +42,7 @@ from .results import (
     ValidationResult,
     make_error,
 )
+from .sidecar import Sidecar
 
 _OPTION_NAMES = frozenset(
     {
@@ -120,6 +122,7 @@ class Enclave:
         self.sidecar: SidecarOptions | None = (
             None if sidecar is None else coerce_options(SidecarOptions, sidecar, "sidecar")
         )
+        self._sidecar = Sidecar.open(self.sidecar, self.security_level)
         adapter = options.get("adapter")
         if adapter is not None and not isinstance(adapter, EnclaveAdapter):
             raise TypeError("adapter must implement EnclaveAdapter (execute() and dispose())")
@@ -195,9 +198,12 @@ class Enclave:
             context=dict(context) if context is not None else None,
             loop=asyncio.get_running_loop(),
             limits=ValueLimits(max_bytes=limits.max_value_bytes, max_depth=limits.max_value_depth),
+            sidecar=self._sidecar.begin_run(deadline) if self._sidecar is not None else None,
         )
         outcome = await self._adapter.execute(request, tools)
         result = self._result(outcome, prepared.instrumented.positions, tools, started, code.count("\n") + 1)
+        if tools.sidecar is not None:  # sidecar: references in the returned value become their stored values
+            await tools.sidecar.finish(result, outcome.value_json)
         result.warnings = warnings
         result.scoring = scoring
         return result
@@ -213,6 +219,19 @@ class Enclave:
         """`run()` for code without an event loop (async tool handlers run on a private loop)."""
         loop = self._sync_loop()
         return loop.run_until_complete(self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls))
+
+    async def run_tool_call(
+        self,
+        arguments: Any,
+        *,
+        timeout: int | None = None,
+        context: dict[str, Any] | None = None,
+        max_tool_calls: int | None = None,
+    ) -> CodeToolResult:
+        """Run a model's "execute AgentScript" tool call (`Toolset.code_tool`) and answer it for the model."""
+        return await run_code_tool_call(
+            self, arguments, timeout=timeout, context=context, max_tool_calls=max_tool_calls
+        )
 
     # ---- validation ----
     async def validate(self, code: str) -> ValidationResult:
@@ -230,6 +249,8 @@ class Enclave:
             return
         self._disposed = True
         self._adapter.dispose()
+        if self._sidecar is not None:
+            self._sidecar.close()
         with self._sync_lock:
             loops, self._sync_loops = self._sync_loops, {}
         for loop in loops.values():
