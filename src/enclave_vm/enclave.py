@@ -200,7 +200,11 @@ class Enclave:
             limits=ValueLimits(max_bytes=limits.max_value_bytes, max_depth=limits.max_value_depth),
             sidecar=self._sidecar.begin_run(deadline) if self._sidecar is not None else None,
         )
-        outcome = await self._adapter.execute(request, tools)
+        try:
+            outcome = await self._adapter.execute(request, tools)
+        except asyncio.CancelledError:
+            tools.cancel()  # the engine may still be running: it must not reach another tool
+            raise
         result = self._result(outcome, prepared.instrumented.positions, tools, started, code.count("\n") + 1)
         if tools.sidecar is not None:  # sidecar: references in the returned value become their stored values
             await tools.sidecar.finish(result, outcome.value_json)

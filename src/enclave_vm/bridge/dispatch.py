@@ -58,11 +58,19 @@ class ToolDispatcher:
     sidecar: SidecarRun | None = None
     """The reference sidecar of this run: large results stay host-side, references in arguments resolve."""
 
+    cancelled: bool = False
+    """Set when the caller stopped waiting for the run (its task was cancelled): no further tool runs."""
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
     def run_batch(self, calls: list[ToolCall], deadline: float) -> list[ToolResult]:
         """Run every call (async ones concurrently) and return their results in call order."""
         results: dict[int, ToolResult] = {}
         waiting: dict[concurrent.futures.Future[Any], ToolCall] = {}
         for call in calls:
+            if self.cancelled:
+                raise RunTerminated("RUNTIME_ERROR", "The run was cancelled by the host")
             if time.time() >= deadline:  # a slow sync tool must not let later calls run late
                 raise RunTerminated("TIMEOUT", "Execution timed out while running tool calls")
             outcome = self._invoke(call)
