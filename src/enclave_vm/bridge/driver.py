@@ -89,6 +89,7 @@ def drive(channel: EngineChannel, request: StartRequest, tools: ToolDispatcher) 
     except Exception as exc:
         code = getattr(exc, "code", None)
         message = getattr(exc, "message", None)
+        progress.stdout.extend(getattr(exc, "stdout", None) or ())
         if isinstance(code, str) and isinstance(message, str):
             if code == "TIMEOUT":
                 message = f"Execution timed out after {limits.timeout_ms}ms"

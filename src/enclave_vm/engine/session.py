@@ -26,6 +26,8 @@ _CPU_FACTOR = float(os.cpu_count() or 1)
 _JOB_CHECK_EVERY = 32
 #: Steps running at least this long are followed by a memory sample (see `_sample_memory`).
 _MEMORY_SAMPLE_AFTER_S = 0.001
+#: CPU seconds the engine gets to hand over its console lines after it was stopped.
+_SALVAGE_BUDGET_S = 0.05
 _OOM_MESSAGES = ("null", "[uninitialized]", "InternalError: out of memory", "InternalError: string too long")
 
 
@@ -37,6 +39,8 @@ class EngineTerminated(Exception):
         self.code = code
         self.message = message
         self.name = name
+        self.stdout: list[str] = []
+        """Console lines printed before the engine stopped."""
 
 
 def classify_engine_exception(exc: BaseException) -> EngineTerminated:
@@ -143,15 +147,21 @@ class QuickJsSession:
     def start(self) -> Slice:
         started = time.perf_counter()
         self._open()
-        function = self._call(self._ctx.eval, self._request.program)
-        self._call(self._ctl, "start", function)
-        del function
-        return self._step(started)
+        try:
+            function = self._call(self._ctx.eval, self._request.program)
+            self._call(self._ctl, "start", function)
+            del function
+            return self._step(started)
+        except EngineTerminated as exc:
+            raise self._with_output(exc) from None
 
     def settle(self, results: list[ToolResult]) -> Slice:
         started = time.perf_counter()
-        self._call(self._ctl, "settle", settle_payload(results))
-        return self._step(started)
+        try:
+            self._call(self._ctl, "settle", settle_payload(results))
+            return self._step(started)
+        except EngineTerminated as exc:
+            raise self._with_output(exc) from None
 
     def close(self) -> None:
         self._ctl = None
@@ -201,6 +211,15 @@ class QuickJsSession:
         if ended:
             state.memory_usage = self._peak_memory or None
         return state
+
+    def _with_output(self, exc: EngineTerminated) -> EngineTerminated:
+        """Keep what the script printed before the engine was stopped: drain once more, briefly."""
+        try:
+            self._ctx.set_time_limit(_SALVAGE_BUDGET_S)
+            exc.stdout = parse_state(self._ctl("drain"), None).stdout
+        except Exception:  # an exhausted or broken engine: the lines are lost, the code still stands
+            pass
+        return exc
 
     def _sample_memory(self) -> None:
         """Track the peak of the engine's allocated bytes. Reading them walks the whole heap (~25 µs), so
