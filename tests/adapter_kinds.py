@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from enclave_vm import Enclave, create_worker_pool_adapter
 from enclave_vm.adapters.base import EnclaveAdapter
 
 AdapterFactory = Callable[[], EnclaveAdapter | None]
+MakeEnclave = Callable[..., Enclave]
+"""The `make_enclave` fixture: builds an Enclave on the adapter kind under test."""
 
 ADAPTER_FACTORIES: dict[str, AdapterFactory] = {
     "inprocess": lambda: None,
+    "pool": lambda: create_worker_pool_adapter(pool_size=2),
 }

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from enclave_vm import Enclave, ErrorCode
+from adapter_kinds import MakeEnclave
+from enclave_vm import ErrorCode
 
 
 def counting_handler() -> tuple[list[str], Any]:
@@ -20,8 +21,8 @@ def counting_handler() -> tuple[list[str], Any]:
     return calls, handler
 
 
-async def test_timeout_cpu_loop() -> None:
-    with Enclave(timeout=300, max_iterations=10**12) as enclave:
+async def test_timeout_cpu_loop(make_enclave: MakeEnclave) -> None:
+    with make_enclave(timeout=300, max_iterations=10**12) as enclave:
         started = time.perf_counter()
         result = await enclave.run("let x = 0; for (let i = 0; i < 1e12; i++) { x++ }")
         elapsed = time.perf_counter() - started
@@ -29,31 +30,31 @@ async def test_timeout_cpu_loop() -> None:
     assert elapsed < 1.0
 
 
-async def test_timeout_recursion_without_loops() -> None:
-    with Enclave(timeout=300) as enclave:
+async def test_timeout_recursion_without_loops(make_enclave: MakeEnclave) -> None:
+    with make_enclave(timeout=300) as enclave:
         result = await enclave.run("const f = (n) => n <= 0 ? 1 : f(n - 1) + f(n - 1); return f(60)")
     assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
 
 
-async def test_timeout_hung_async_tool() -> None:
+async def test_timeout_hung_async_tool(make_enclave: MakeEnclave) -> None:
     import asyncio
 
     async def handler(name: str, args: dict[str, Any], context: Any) -> Any:
         await asyncio.Event().wait()
 
-    with Enclave(tool_handler=handler, timeout=300) as enclave:
+    with make_enclave(tool_handler=handler, timeout=300) as enclave:
         started = time.perf_counter()
         result = await enclave.run("return await callTool('hang', {})")
     assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
     assert time.perf_counter() - started < 1.5
 
 
-async def test_timeout_hung_sync_tool_gives_up_on_thread() -> None:
+async def test_timeout_hung_sync_tool_gives_up_on_thread(make_enclave: MakeEnclave) -> None:
     def handler(name: str, args: dict[str, Any], context: Any) -> Any:
         time.sleep(1.0)
         return 1
 
-    with Enclave(tool_handler=handler, timeout=200) as enclave:
+    with make_enclave(tool_handler=handler, timeout=200) as enclave:
         started = time.perf_counter()
         result = await enclave.run("await callTool('slow', {}); await callTool('slow', {}); return 1")
         assert time.perf_counter() - started < 0.8
@@ -61,23 +62,23 @@ async def test_timeout_hung_sync_tool_gives_up_on_thread() -> None:
         assert (await enclave.run("return 5")).value == 5
 
 
-async def test_timeout_per_run_override() -> None:
-    with Enclave(timeout=10_000, max_iterations=10**12) as enclave:
+async def test_timeout_per_run_override(make_enclave: MakeEnclave) -> None:
+    with make_enclave(timeout=10_000, max_iterations=10**12) as enclave:
         started = time.perf_counter()
         result = await enclave.run("for (let i = 0; i < 1e12; i++) {}", timeout=200)
     assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
     assert time.perf_counter() - started < 1.0
 
 
-async def test_timeout_endless_microtasks() -> None:
-    with Enclave(timeout=300) as enclave:
+async def test_timeout_endless_microtasks(make_enclave: MakeEnclave) -> None:
+    with make_enclave(timeout=300) as enclave:
         result = await enclave.run("const spin = async () => { await null; return spin(); }; await spin();")
     assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
 
 
-async def test_timeout_is_terminal_even_when_caught() -> None:
+async def test_timeout_is_terminal_even_when_caught(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(tool_handler=handler, timeout=300, max_iterations=10**12) as enclave:
+    with make_enclave(tool_handler=handler, timeout=300, max_iterations=10**12) as enclave:
         result = await enclave.run(
             "try { for (let i = 0; i < 1e12; i++) {} } catch (e) { await callTool('after', {}); return 'caught' }"
         )
@@ -85,28 +86,28 @@ async def test_timeout_is_terminal_even_when_caught() -> None:
     assert calls == []
 
 
-async def test_max_iterations() -> None:
-    with Enclave(max_iterations=100) as enclave:
+async def test_max_iterations(make_enclave: MakeEnclave) -> None:
+    with make_enclave(max_iterations=100) as enclave:
         result = await enclave.run("let n = 0; for (let i = 0; i < 1000; i++) { n++ } return n")
     assert result.error is not None and result.error.code is ErrorCode.MAX_ITERATIONS
     assert result.stats.iteration_count == 101
 
 
-async def test_max_iterations_exact_boundary() -> None:
-    with Enclave(max_iterations=100) as enclave:
+async def test_max_iterations_exact_boundary(make_enclave: MakeEnclave) -> None:
+    with make_enclave(max_iterations=100) as enclave:
         result = await enclave.run("let n = 0; for (let i = 0; i < 100; i++) { n++ } return n")
     assert result.value == 100 and result.stats.iteration_count == 100
 
 
-async def test_max_iterations_counts_nested_loops_and_callbacks() -> None:
-    with Enclave(max_iterations=50) as enclave:
+async def test_max_iterations_counts_nested_loops_and_callbacks(make_enclave: MakeEnclave) -> None:
+    with make_enclave(max_iterations=50) as enclave:
         result = await enclave.run("[1,2,3,4,5,6,7,8].forEach(a => { for (const b of [1,2,3,4,5,6,7,8]) { a + b } })")
     assert result.error is not None and result.error.code is ErrorCode.MAX_ITERATIONS
 
 
-async def test_max_iterations_terminal_when_caught() -> None:
+async def test_max_iterations_terminal_when_caught(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(tool_handler=handler, max_iterations=10) as enclave:
+    with make_enclave(tool_handler=handler, max_iterations=10) as enclave:
         code = """
 let out = 'none';
 try { for (let i = 0; i < 100; i++) {} } catch (e) { out = 'caught'; }
@@ -119,32 +120,32 @@ return out;
     assert calls == []
 
 
-async def test_max_iterations_terminal_with_finally_return() -> None:
-    with Enclave(max_iterations=10) as enclave:
+async def test_max_iterations_terminal_with_finally_return(make_enclave: MakeEnclave) -> None:
+    with make_enclave(max_iterations=10) as enclave:
         result = await enclave.run("try { for (let i = 0; i < 100; i++) {} } finally { return 'escaped' }")
     assert result.error is not None and result.error.code is ErrorCode.MAX_ITERATIONS
 
 
-async def test_max_tool_calls() -> None:
+async def test_max_tool_calls(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(tool_handler=handler, max_tool_calls=3) as enclave:
+    with make_enclave(tool_handler=handler, max_tool_calls=3) as enclave:
         result = await enclave.run("for (const i of [1,2,3,4,5]) { await callTool('t', {i}) } return 1")
     assert result.error is not None and result.error.code is ErrorCode.MAX_TOOL_CALLS
     assert len(calls) == 3 and result.stats.tool_call_count == 3
 
 
-async def test_max_tool_calls_parallel_flood_runs_none_past_the_limit() -> None:
+async def test_max_tool_calls_parallel_flood_runs_none_past_the_limit(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(tool_handler=handler, max_tool_calls=100, max_iterations=10**6) as enclave:
+    with make_enclave(tool_handler=handler, max_tool_calls=100, max_iterations=10**6) as enclave:
         code = "const ps = []; for (let i = 0; i < 1000; i++) { ps.push(callTool('t', {i})) } return ps.length"
         result = await enclave.run(code)
     assert result.error is not None and result.error.code is ErrorCode.MAX_TOOL_CALLS
     assert len(calls) <= 100
 
 
-async def test_max_tool_calls_terminal_when_caught() -> None:
+async def test_max_tool_calls_terminal_when_caught(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(tool_handler=handler, max_tool_calls=1) as enclave:
+    with make_enclave(tool_handler=handler, max_tool_calls=1) as enclave:
         code = """
 await callTool('one', {});
 try { await callTool('two', {}) } catch (e) { }
@@ -156,17 +157,17 @@ return 'went on';
     assert calls == ["one"]
 
 
-async def test_max_tool_calls_per_run_override() -> None:
+async def test_max_tool_calls_per_run_override(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(tool_handler=handler, max_tool_calls=50) as enclave:
+    with make_enclave(tool_handler=handler, max_tool_calls=50) as enclave:
         result = await enclave.run("await callTool('a', {}); await callTool('b', {})", max_tool_calls=1)
     assert result.error is not None and result.error.code is ErrorCode.MAX_TOOL_CALLS
     assert calls == ["a"]
 
 
-async def test_zero_tool_calls_allowed() -> None:
+async def test_zero_tool_calls_allowed(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(tool_handler=handler, max_tool_calls=0) as enclave:
+    with make_enclave(tool_handler=handler, max_tool_calls=0) as enclave:
         result = await enclave.run("await callTool('a', {})")
     assert result.error is not None and result.error.code is ErrorCode.MAX_TOOL_CALLS and calls == []
 
@@ -180,17 +181,17 @@ async def test_zero_tool_calls_allowed() -> None:
         "const n = [2 ** 29][0]; return 'x'.repeat(n).length",
     ],
 )
-async def test_memory_limit(code: str) -> None:
-    with Enclave(memory_limit=16 * 1024 * 1024, max_iterations=10**9, timeout=20_000) as enclave:
+async def test_memory_limit(code: str, make_enclave: MakeEnclave) -> None:
+    with make_enclave(memory_limit=16 * 1024 * 1024, max_iterations=10**9, timeout=20_000) as enclave:
         result = await enclave.run(code)
         assert result.error is not None, result.value
         assert result.error.code is ErrorCode.MEMORY_LIMIT_EXCEEDED, result.error
         assert (await enclave.run("return 'alive'")).value == "alive"
 
 
-async def test_memory_limit_terminal_when_caught() -> None:
+async def test_memory_limit_terminal_when_caught(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(tool_handler=handler, memory_limit=16 * 1024 * 1024, max_iterations=10**9) as enclave:
+    with make_enclave(tool_handler=handler, memory_limit=16 * 1024 * 1024, max_iterations=10**9) as enclave:
         code = """
 try { const a = []; for (let i = 0; i < 1e8; i++) { a.push({i}) } } catch (e) { await callTool('after', {}) }
 return 'went on';
@@ -200,32 +201,32 @@ return 'went on';
     assert calls == []
 
 
-async def test_oversized_return_value() -> None:
-    with Enclave(security_level="STRICT", memory_limit=64 * 1024 * 1024) as enclave:
+async def test_oversized_return_value(make_enclave: MakeEnclave) -> None:
+    with make_enclave(security_level="STRICT", memory_limit=64 * 1024 * 1024) as enclave:
         result = await enclave.run("const n = [2 * 1024 * 1024][0]; return 'x'.repeat(n)")
     assert result.error is not None and result.error.code is ErrorCode.MEMORY_LIMIT_EXCEEDED
 
 
-async def test_oversized_tool_result() -> None:
+async def test_oversized_tool_result(make_enclave: MakeEnclave) -> None:
     def handler(name: str, args: dict[str, Any], context: Any) -> Any:
         return "x" * (2 * 1024 * 1024)
 
-    with Enclave(security_level="STRICT", tool_handler=handler) as enclave:
+    with make_enclave(security_level="STRICT", tool_handler=handler) as enclave:
         result = await enclave.run("try { await callTool('big', {}) } catch (e) { return 'caught' }")
     assert result.error is not None and result.error.code is ErrorCode.MEMORY_LIMIT_EXCEEDED
 
 
-async def test_oversized_tool_arguments() -> None:
+async def test_oversized_tool_arguments(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(security_level="STRICT", tool_handler=handler) as enclave:
+    with make_enclave(security_level="STRICT", tool_handler=handler) as enclave:
         result = await enclave.run("const n = [2 * 1024 * 1024][0]; await callTool('t', {blob: 'x'.repeat(n)})")
     assert result.error is not None and result.error.code is ErrorCode.MEMORY_LIMIT_EXCEEDED
     assert calls == []
 
 
-async def test_too_deep_tool_arguments() -> None:
+async def test_too_deep_tool_arguments(make_enclave: MakeEnclave) -> None:
     calls, handler = counting_handler()
-    with Enclave(tool_handler=handler) as enclave:
+    with make_enclave(tool_handler=handler) as enclave:
         code = "let o = {}; const root = o; for (let i = 0; i < 500; i++) { o.c = {}; o = o.c } "
         code += "await callTool('t', root)"
         result = await enclave.run(code)
@@ -233,35 +234,35 @@ async def test_too_deep_tool_arguments() -> None:
     assert calls == []
 
 
-async def test_too_deep_tool_result() -> None:
+async def test_too_deep_tool_result(make_enclave: MakeEnclave) -> None:
     deep: dict[str, Any] = {}
     node = deep
     for _ in range(200):
         node["c"] = {}
         node = node["c"]
 
-    with Enclave(tool_handler=lambda n, a, c: deep) as enclave:
+    with make_enclave(tool_handler=lambda n, a, c: deep) as enclave:
         result = await enclave.run("return await callTool('deep', {})")
     assert result.error is not None and result.error.code is ErrorCode.MEMORY_LIMIT_EXCEEDED
 
 
-async def test_console_byte_cap() -> None:
-    with Enclave(security_level="STRICT") as enclave:
+async def test_console_byte_cap(make_enclave: MakeEnclave) -> None:
+    with make_enclave(security_level="STRICT") as enclave:
         result = await enclave.run("for (let i = 0; i < 100; i++) { console.log('x'.repeat(1000)) }")
     assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
     assert "Console output limit" in result.error.message
     assert len(result.stdout.encode()) <= 65536
 
 
-async def test_console_call_cap() -> None:
-    with Enclave(security_level="STRICT") as enclave:
+async def test_console_call_cap(make_enclave: MakeEnclave) -> None:
+    with make_enclave(security_level="STRICT") as enclave:
         result = await enclave.run("for (let i = 0; i < 500; i++) { console.log(i) }")
     assert result.error is not None and "Console call limit" in result.error.message
     assert result.stdout.count("\n") == 100
 
 
-async def test_stack_overflow_is_clean() -> None:
-    with Enclave() as enclave:
+async def test_stack_overflow_is_clean(make_enclave: MakeEnclave) -> None:
+    with make_enclave() as enclave:
         result = await enclave.run("const f = (n) => f(n + 1) + 1; return f(0)")
         assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
         assert "stack" in result.error.message.lower()

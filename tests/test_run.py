@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from adapter_kinds import MakeEnclave
 from enclave_vm import Enclave, ErrorCode
 from tool_fixtures import sync_tools
 
@@ -19,6 +20,21 @@ async def test_return_value_and_stats(enclave: Enclave) -> None:
     assert result.success and result.value == 3 and result.error is None
     assert result.stats.duration > 0 and result.stats.tool_call_count == 0
     assert result.stats.memory_usage is not None and result.stats.memory_usage > 0
+
+
+async def test_memory_usage_is_the_peak_not_what_is_left_at_the_end(enclave: Enclave) -> None:
+    small = await enclave.run("return 1;")
+    code = """
+const big = Array.from({ length: 300000 }, (_, i) => ({ i, s: 'row' + i }));
+await callTool('echo', { n: big.length });
+return big.length;
+"""
+    result = await enclave.run(code)
+    assert result.success, result.error
+    assert small.stats.memory_usage is not None and result.stats.memory_usage is not None
+    # 300 000 small objects take well over 10 MB while the script awaits the tool; once the script has
+    # returned they are freed, so only a peak (sampled at the engine's step boundaries) shows them.
+    assert result.stats.memory_usage > small.stats.memory_usage + 10_000_000
 
 
 @pytest.mark.parametrize(
@@ -68,12 +84,12 @@ async def test_async_tool_handler(async_enclave: Enclave) -> None:
     assert result.value == {"slept": 0.01}
 
 
-def test_run_sync_with_sync_and_async_handlers() -> None:
+def test_run_sync_with_sync_and_async_handlers(make_enclave: MakeEnclave) -> None:
     async def handler(name: str, args: dict[str, Any], context: Any) -> Any:
         await asyncio.sleep(0)
         return args["x"] * 2
 
-    with Enclave(tool_handler=handler) as enclave:
+    with make_enclave(tool_handler=handler) as enclave:
         assert enclave.run_sync("return await callTool('double', {x: 21})").value == 42
         assert enclave.run_sync("return 7").value == 7
 
@@ -109,15 +125,15 @@ async def test_unknown_tool_is_tool_error(enclave: Enclave) -> None:
     assert "Unknown tool: nope" in result.error.message
 
 
-async def test_no_handler_is_tool_error() -> None:
-    with Enclave() as enclave:
+async def test_no_handler_is_tool_error(make_enclave: MakeEnclave) -> None:
+    with make_enclave() as enclave:
         result = await enclave.run("return await callTool('x', {})")
     assert result.error is not None and result.error.code is ErrorCode.TOOL_ERROR
     assert "No tool handler" in result.error.message
 
 
-async def test_verbose_errors_add_host_detail() -> None:
-    with Enclave(tool_handler=sync_tools, verbose_errors=True) as enclave:
+async def test_verbose_errors_add_host_detail(make_enclave: MakeEnclave) -> None:
+    with make_enclave(tool_handler=sync_tools, verbose_errors=True) as enclave:
         result = await enclave.run("await callTool('fail', {message: 'boom'})")
     assert result.error is not None and result.error.code is ErrorCode.TOOL_ERROR
     assert result.error.data is not None and result.error.data["exception_type"] == "ValueError"
@@ -141,9 +157,9 @@ async def test_bad_tool_arguments(enclave: Enclave, args: str, message: str) -> 
 
 
 @pytest.mark.parametrize("name", ["42", "null", "{}", "''", "'x'.repeat(300)"])
-async def test_non_string_tool_names_rejected_by_the_bridge(name: str) -> None:
+async def test_non_string_tool_names_rejected_by_the_bridge(name: str, make_enclave: MakeEnclave) -> None:
     # PERMISSIVE still validates; the name check here is the bridge's own (dynamic names from data).
-    with Enclave(tool_handler=sync_tools) as enclave:
+    with make_enclave(tool_handler=sync_tools) as enclave:
         result = await enclave.run(f"const n = {name}; const f = callTool; return await f(n, {{}})")
     assert result.error is not None
     assert result.error.code in (ErrorCode.TOOL_ERROR, ErrorCode.VALIDATION_ERROR)
@@ -170,13 +186,13 @@ async def test_thrown_non_error_values(enclave: Enclave) -> None:
     assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
 
 
-async def test_validation_error_runs_nothing() -> None:
+async def test_validation_error_runs_nothing(make_enclave: MakeEnclave) -> None:
     calls: list[str] = []
 
     def handler(name: str, args: dict[str, Any], context: Any) -> Any:
         calls.append(name)
 
-    with Enclave(tool_handler=handler) as enclave:
+    with make_enclave(tool_handler=handler) as enclave:
         result = await enclave.run("await callTool('a', {});\neval('x')")
     assert result.error is not None and result.error.code is ErrorCode.VALIDATION_ERROR
     assert result.error.data is not None
@@ -202,9 +218,9 @@ async def test_returned_value_not_serializable(enclave: Enclave) -> None:
     assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
 
 
-async def test_globals_are_read_only_copies() -> None:
+async def test_globals_are_read_only_copies(make_enclave: MakeEnclave) -> None:
     config: dict[str, Any] = {"limits": {"max": 5}, "tags": ["a"]}
-    with Enclave(globals={"config": config}) as enclave:
+    with make_enclave(globals={"config": config}) as enclave:
         result = await enclave.run("return [config.limits.max, config.tags[0]]")
         assert result.value == [5, "a"]
         result = await enclave.run("config.limits.max = 99; return config.limits.max")
@@ -216,9 +232,9 @@ async def test_globals_are_read_only_copies() -> None:
     assert config == {"limits": {"max": 5}, "tags": ["a"]}
 
 
-async def test_globals_snapshot_at_construction() -> None:
+async def test_globals_snapshot_at_construction(make_enclave: MakeEnclave) -> None:
     data = {"n": 1}
-    with Enclave(globals={"data": data}) as enclave:
+    with make_enclave(globals={"data": data}) as enclave:
         data["n"] = 2
         assert (await enclave.run("return data.n")).value == 1
 
@@ -242,7 +258,7 @@ async def test_concurrent_runs_interleave_tool_awaits(async_enclave: Enclave) ->
     assert elapsed < 2.0  # 20 × 0.2 s sequentially would be 4 s
 
 
-async def test_cpu_bound_script_does_not_block_event_loop() -> None:
+async def test_cpu_bound_script_does_not_block_event_loop(make_enclave: MakeEnclave) -> None:
     ticks = 0
 
     async def ticker() -> None:
@@ -251,7 +267,7 @@ async def test_cpu_bound_script_does_not_block_event_loop() -> None:
             await asyncio.sleep(0.01)
             ticks += 1
 
-    with Enclave(timeout=600, max_iterations=10**9) as enclave:
+    with make_enclave(timeout=600, max_iterations=10**9) as enclave:
         task = asyncio.create_task(ticker())
         result = await enclave.run("let s = 0; for (let i = 0; i < 1e9; i++) { s += i } return s")
         task.cancel()
@@ -268,8 +284,8 @@ async def test_parallel_tool_calls_run_concurrently(async_enclave: Enclave) -> N
     assert time.perf_counter() - started < 0.9
 
 
-async def test_dispose_is_idempotent_and_final() -> None:
-    enclave = Enclave()
+async def test_dispose_is_idempotent_and_final(make_enclave: MakeEnclave) -> None:
+    enclave = make_enclave()
     assert (await enclave.run("return 1")).value == 1
     enclave.dispose()
     enclave.dispose()
@@ -277,16 +293,16 @@ async def test_dispose_is_idempotent_and_final() -> None:
         await enclave.run("return 1")
 
 
-def test_context_manager_disposes() -> None:
-    with Enclave() as enclave:
+def test_context_manager_disposes(make_enclave: MakeEnclave) -> None:
+    with make_enclave() as enclave:
         assert enclave.run_sync("return 2").value == 2
     with pytest.raises(RuntimeError):
         enclave.run_sync("return 1")
 
 
-async def test_engine_threads_do_not_pile_up() -> None:
+async def test_engine_threads_do_not_pile_up(make_enclave: MakeEnclave) -> None:
     before = threading.active_count()
-    with Enclave() as enclave:
+    with make_enclave() as enclave:
         for _ in range(30):
             await enclave.run("return 1")
     assert threading.active_count() <= before + 9

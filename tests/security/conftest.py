@@ -1,10 +1,12 @@
-"""Fixtures of the security suite: host sentinels, module-scoped enclaves and a module RSS bound."""
+"""Fixtures of the security suite: host sentinels, module-scoped enclaves (one set per adapter kind, on the
+session's shared adapters) and a module RSS bound."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from attack_helpers import ENV_NAME, ENV_SECRET, FILE_NAME, FILE_SECRET, RSS_BOUND, rss, sentinel_tools
@@ -36,30 +38,53 @@ def module_rss_bound() -> Iterator[None]:
     assert growth < RSS_BOUND, f"host RSS grew by {growth / 2**20:.0f} MiB over the module"
 
 
+def _enclave(kind: str, shared: Any, **options: Any) -> Enclave:
+    adapter = shared.get(kind)
+    if adapter is not None:
+        options["adapter"] = adapter
+    return Enclave(**options)
+
+
 @pytest.fixture(scope="module")
-def std() -> Iterator[Enclave]:
+def std(adapter_kind: str, shared_adapters: Any) -> Iterator[Enclave]:
     """STANDARD level with the sentinel tools and a short timeout."""
-    with Enclave(tool_handler=sentinel_tools, timeout=2000, max_tool_calls=20) as enclave:
-        yield enclave
-
-
-@pytest.fixture(scope="module")
-def cpu() -> Iterator[Enclave]:
-    """For CPU cases: a 300 ms wall clock and iteration counting far out of reach."""
-    with Enclave(tool_handler=sentinel_tools, timeout=300, max_iterations=10**12, max_tool_calls=20) as enclave:
-        yield enclave
-
-
-@pytest.fixture(scope="module")
-def mem() -> Iterator[Enclave]:
-    """For memory cases: a 16 MiB heap."""
-    with Enclave(
-        tool_handler=sentinel_tools, timeout=3000, memory_limit=16 * 1024 * 1024, max_iterations=10**9
+    with _enclave(
+        adapter_kind, shared_adapters, tool_handler=sentinel_tools, timeout=2000, max_tool_calls=20
     ) as enclave:
         yield enclave
 
 
 @pytest.fixture(scope="module")
-def strict() -> Iterator[Enclave]:
-    with Enclave(tool_handler=sentinel_tools, security_level="STRICT", timeout=2000) as enclave:
+def cpu(adapter_kind: str, shared_adapters: Any) -> Iterator[Enclave]:
+    """For CPU cases: a 300 ms wall clock and iteration counting far out of reach."""
+    with _enclave(
+        adapter_kind,
+        shared_adapters,
+        tool_handler=sentinel_tools,
+        timeout=300,
+        max_iterations=10**12,
+        max_tool_calls=20,
+    ) as enclave:
+        yield enclave
+
+
+@pytest.fixture(scope="module")
+def mem(adapter_kind: str, shared_adapters: Any) -> Iterator[Enclave]:
+    """For memory cases: a 16 MiB heap."""
+    with _enclave(
+        adapter_kind,
+        shared_adapters,
+        tool_handler=sentinel_tools,
+        timeout=3000,
+        memory_limit=16 * 1024 * 1024,
+        max_iterations=10**9,
+    ) as enclave:
+        yield enclave
+
+
+@pytest.fixture(scope="module")
+def strict(adapter_kind: str, shared_adapters: Any) -> Iterator[Enclave]:
+    with _enclave(
+        adapter_kind, shared_adapters, tool_handler=sentinel_tools, security_level="STRICT", timeout=2000
+    ) as enclave:
         yield enclave

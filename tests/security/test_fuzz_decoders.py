@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from attack_helpers import leaked, sentinel_tools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -109,18 +111,26 @@ def _as_doubles(value: Any) -> Any:
 
 
 _loop = asyncio.new_event_loop()
-_enclave = Enclave(tool_handler=sentinel_tools, timeout=1000, max_tool_calls=5)
 
 
-def _run(code: str) -> Any:
-    return _loop.run_until_complete(_enclave.run(code))
+@pytest.fixture(scope="module")
+def fuzzed(adapter_kind: str, shared_adapters: Any) -> Iterator[Enclave]:
+    """The Enclave the random inputs run on (once per adapter kind)."""
+    adapter = shared_adapters.get(adapter_kind)
+    options: dict[str, Any] = {} if adapter is None else {"adapter": adapter}
+    with Enclave(tool_handler=sentinel_tools, timeout=1000, max_tool_calls=5, **options) as enclave:
+        yield enclave
+
+
+def _run(enclave: Enclave, code: str) -> Any:
+    return _loop.run_until_complete(enclave.run(code))
 
 
 @settings(max_examples=60, deadline=None)
 @given(json_values)
-def test_random_tool_args(value: Any) -> None:
+def test_random_tool_args(fuzzed: Enclave, value: Any) -> None:
     args = json.dumps({"v": value})
-    result = _run(f"return await callTool('echo', {args})")
+    result = _run(fuzzed, f"return await callTool('echo', {args})")
     assert not leaked(repr(result))
     if result.success:
         assert _as_doubles(result.value) == _as_doubles(json.loads(args))
@@ -130,9 +140,9 @@ def test_random_tool_args(value: Any) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(json_values, max_size=4))
-def test_random_console_args(values: list[Any]) -> None:
+def test_random_console_args(fuzzed: Enclave, values: list[Any]) -> None:
     args = ", ".join(json.dumps(v) for v in values)
-    result = _run(f"console.log({args}); return 1")
+    result = _run(fuzzed, f"console.log({args}); return 1")
     assert not leaked(repr(result))
     assert result.success or result.error is not None
     assert isinstance(result.stdout, str)
@@ -140,8 +150,8 @@ def test_random_console_args(values: list[Any]) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(json_values)
-def test_random_return_values(value: Any) -> None:
-    result = _run(f"return {json.dumps(value)}")
+def test_random_return_values(fuzzed: Enclave, value: Any) -> None:
+    result = _run(fuzzed, f"return {json.dumps(value)}")
     assert not leaked(repr(result))
     if result.success:  # numbers compare as doubles: JS prints whole floats as integers
         assert _as_doubles(result.value) == _as_doubles(value)

@@ -1,0 +1,165 @@
+"""The worker process: one engine thread (its main thread) serving the run protocol over its stdin/stdout.
+
+It holds only engine sessions: validation, limits bookkeeping and tools stay in the host. Messages are
+handled strictly in order, one at a time, and each start or settle gets exactly one answer. Several runs
+may be open at once (one waits for its tools while another computes), each in its own QuickJS context.
+
+Before it reads anything it hardens itself: it dies with the thread that started it, drops its
+environment, caps its address space and disables core dumps. It exits on end-of-file on stdin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import select
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..bridge.framing import MAX_FRAME_BYTES, FrameError, FrameReader, PeerClosed, pack, write_all
+from ..bridge.protocol import Slice
+from ..bridge.wire import fail_message, read_results, read_start, slice_message
+from ..engine.session import EngineTerminated, QuickJsSession, WarmContext
+
+_PR_SET_PDEATHSIG = 1
+#: Address space allowed above what the worker maps at start-up when no memory cap is configured.
+DEFAULT_ADDRESS_SPACE = 4 << 30
+#: Slack above the configured cap: the host's RSS watch should act first, this is the backstop.
+ADDRESS_SPACE_SLACK = 256 << 20
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when the thread that spawned it exits (no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the host died before the request above took effect
+        os._exit(0)
+
+
+def mapped_bytes() -> int:
+    """The process's current virtual size, from /proc (0 where that is not available)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def limit_resources(max_worker_memory: int | None) -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    budget = max_worker_memory if max_worker_memory is not None else DEFAULT_ADDRESS_SPACE
+    cap = mapped_bytes() + budget + ADDRESS_SPACE_SLACK
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def _warm() -> WarmContext | None:
+    try:
+        return WarmContext()
+    except Exception:  # the session reports the failure when it opens its own context
+        return None
+
+
+class Worker:
+    def __init__(self, in_fd: int, out_fd: int) -> None:
+        self._reader = FrameReader(in_fd)
+        self._out = out_fd
+        self._sessions: dict[int, QuickJsSession] = {}
+        self._spare: WarmContext | None = None
+
+    def serve(self) -> None:
+        started = time.perf_counter()
+        self._spare = _warm()
+        # The host uses the warm-up time to tell whether an idle worker is still preparing its next context.
+        self._send(["ready", os.getpid(), time.perf_counter() - started])
+        while True:
+            if self._spare is None and not self._sessions and not self._pending():
+                # Only while no run is open: warming takes milliseconds, and a run waiting for its tool
+                # results must not wait behind it.
+                self._spare = _warm()
+            try:
+                message = self._reader.read(MAX_FRAME_BYTES)
+            except PeerClosed:
+                return
+            self._handle(message)
+
+    def _pending(self) -> bool:
+        if self._reader.buffered():
+            return True
+        return bool(select.select([self._reader.fd], [], [], 0)[0])
+
+    def _handle(self, message: list[Any]) -> None:
+        kind, run = message[0], message[1]
+        if kind == "start":
+            request = read_start(message)
+            session = QuickJsSession(request, self._spare)
+            self._spare = None
+            self._sessions[run] = session
+            self._answer(run, session.start)
+        elif kind == "settle":
+            found = self._sessions.get(run)
+            if found is None:
+                self._send(fail_message(run, "RUNTIME_ERROR", "The run is no longer open in its worker"))
+                return
+            results = read_results(message)
+            self._answer(run, lambda: found.settle(results))
+        elif kind == "close":
+            self._end(run)
+
+    def _answer(self, run: int, step: Callable[[], Slice]) -> None:
+        """Run one engine step and send its answer; a run that ended is torn down only after the answer is
+        out (freeing a context takes longer than most scripts)."""
+        ended = True
+        try:
+            result = step()
+        except EngineTerminated as exc:
+            message = fail_message(run, exc.code, exc.message, exc.name)
+        except MemoryError:
+            message = fail_message(run, "MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
+        except Exception as exc:  # never expected; the host still gets its one answer
+            message = fail_message(run, "RUNTIME_ERROR", f"Engine error ({type(exc).__name__})")
+        else:
+            ended = result.final is not None or bool(result.terminal_code)
+            message = slice_message(run, result)
+        try:
+            frame = pack(message)
+        except (FrameError, ValueError):
+            ended = True
+            frame = pack(fail_message(run, "RUNTIME_ERROR", "The engine's answer could not be encoded"))
+        write_all(self._out, frame)
+        if ended:
+            self._end(run)
+
+    def _end(self, run: int) -> None:
+        session = self._sessions.pop(run, None)
+        if session is not None:
+            session.close()
+
+    def _send(self, message: list[Any]) -> None:
+        write_all(self._out, pack(message))
+
+
+def main(config: dict[str, Any]) -> None:
+    # The protocol gets private copies of the pipes; fds 0 and 1 point at /dev/null so that nothing
+    # printed by accident can corrupt a frame.
+    in_fd, out_fd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is for the host
+    die_with_parent(int(config["parent"]))
+    os.environ.clear()
+    limit_resources(config.get("max_worker_memory"))
+    with contextlib.suppress(BrokenPipeError, PeerClosed):  # the host went away
+        Worker(in_fd, out_fd).serve()
+    os._exit(0)

@@ -1,0 +1,154 @@
+"""The run protocol as JSON messages, for an engine that lives in another process.
+
+host → worker: `["start", run, program, globals_json, limits, deadline]`, `["settle", run, results]`,
+`["close", run]` (no answer). worker → host: `["ready", pid]` once, then exactly one answer per start or
+settle, in order: `["slice", run, calls, stdout, iterations, terminal_code, terminal_message, final,
+memory]` or `["fail", run, code, message, name]`.
+
+The worker side trusts the host. The host side treats every answer as untrusted: each field is
+type-checked and anything malformed is a `WireError`, never a half-built value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .protocol import EngineLimits, FinalRecord, Slice, StartRequest, ToolCall, ToolResult
+
+#: Codes an engine may end a run with; anything else from a worker is reported as RUNTIME_ERROR.
+ENGINE_CODES = frozenset(
+    {
+        "TIMEOUT",
+        "MAX_TOOL_CALLS",
+        "MAX_ITERATIONS",
+        "MEMORY_LIMIT_EXCEEDED",
+        "RUNTIME_ERROR",
+        "TOOL_ERROR",
+        "VALIDATION_ERROR",
+    }
+)
+
+
+class WireError(ValueError):
+    """A message that does not follow the protocol."""
+
+
+# ---- host → worker ----
+
+
+def start_message(run: int, request: StartRequest) -> list[Any]:
+    return ["start", run, request.program, request.globals_json, request.limits.to_dict(), request.deadline]
+
+
+def settle_message(run: int, results: list[ToolResult]) -> list[Any]:
+    return ["settle", run, [[r.id, 1 if r.ok else 0, r.payload] for r in results]]
+
+
+def close_message(run: int) -> list[Any]:
+    return ["close", run]
+
+
+def read_start(message: list[Any]) -> StartRequest:
+    _, _, program, globals_json, limits, deadline = message
+    return StartRequest(program=program, globals_json=globals_json, limits=EngineLimits(**limits), deadline=deadline)
+
+
+def read_results(message: list[Any]) -> list[ToolResult]:
+    return [ToolResult(int(i), bool(ok), str(payload)) for i, ok, payload in message[2]]
+
+
+# ---- worker → host ----
+
+
+def slice_message(run: int, step: Slice) -> list[Any]:
+    final = step.final
+    record = None
+    if final is not None:
+        record = [final.ok, final.value_json, final.code, final.name, final.message, final.stack]
+    calls = [[c.id, c.name, c.args_json] for c in step.tool_calls]
+    return [
+        "slice",
+        run,
+        calls,
+        step.stdout,
+        step.iterations,
+        step.terminal_code,
+        step.terminal_message,
+        record,
+        step.memory_usage,
+    ]
+
+
+def fail_message(run: int, code: str, message: str, name: str = "") -> list[Any]:
+    return ["fail", run, code, message, name]
+
+
+def _int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise WireError(f"{what} must be a non-negative int")
+    return value
+
+
+def _str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise WireError(f"{what} must be a string")
+    return value
+
+
+def _code(value: object, what: str, *, allow_empty: bool = False) -> str:
+    code = _str(value, what)
+    if code in ENGINE_CODES or (allow_empty and code == ""):
+        return code
+    return "RUNTIME_ERROR"
+
+
+def answer_run(message: object) -> int:
+    """The run an answer belongs to (checked before the rest of it)."""
+    if not isinstance(message, list) or len(message) < 2 or message[0] not in ("slice", "fail"):
+        raise WireError("not an answer message")
+    return _int(message[1], "run id")
+
+
+def read_slice(message: list[Any]) -> Slice:
+    """A worker's `slice` answer as a Slice; every field checked."""
+    if len(message) != 9:
+        raise WireError("a slice has 9 fields")
+    _, _, calls, stdout, iterations, terminal_code, terminal_message, final, memory = message
+    if not isinstance(calls, list) or not isinstance(stdout, list):
+        raise WireError("tool calls and stdout must be lists")
+    tool_calls = []
+    for call in calls:
+        if not isinstance(call, list) or len(call) != 3:
+            raise WireError("a tool call is [id, name, args]")
+        tool_calls.append(ToolCall(_int(call[0], "tool call id"), _str(call[1], "tool name"), _str(call[2], "args")))
+    for line in stdout:
+        _str(line, "a stdout line")
+    record = None
+    if final is not None:
+        if not isinstance(final, list) or len(final) != 6 or not isinstance(final[0], bool):
+            raise WireError("a final record is [ok, value, code, name, message, stack]")
+        ok, value_json, code, name, text, stack = final
+        record = FinalRecord(
+            ok=ok,
+            value_json=_str(value_json, "value"),
+            code=_code(code, "code", allow_empty=ok),
+            name=_str(name, "name"),
+            message=_str(text, "message"),
+            stack=_str(stack, "stack"),
+        )
+    return Slice(
+        tool_calls=tool_calls,
+        stdout=stdout,
+        iterations=_int(iterations, "iterations"),
+        terminal_code=_code(terminal_code, "terminal code", allow_empty=True),
+        terminal_message=_str(terminal_message, "terminal message"),
+        final=record,
+        memory_usage=None if memory is None else _int(memory, "memory usage"),
+    )
+
+
+def read_fail(message: list[Any]) -> tuple[str, str, str]:
+    """A worker's `fail` answer as (code, message, name)."""
+    if len(message) != 5:
+        raise WireError("a failure has 5 fields")
+    return _code(message[2], "code"), _str(message[3], "message"), _str(message[4], "name")

@@ -1,0 +1,111 @@
+"""A worker that no longer follows the protocol (as a compromised engine might) ends its run with a clean
+RUNTIME_ERROR and is killed; the host never trusts, allocates for or waits on what it claims.
+
+The stand-in workers are real processes that answer the first message with something hostile."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from enclave_vm.adapters.worker_pool import WorkerChannel
+from enclave_vm.adapters.worker_process import WorkerProcess
+from enclave_vm.bridge.codec import ValueLimits
+from enclave_vm.bridge.dispatch import ToolDispatcher
+from enclave_vm.bridge.driver import drive
+from enclave_vm.bridge.protocol import EngineLimits, RunOutcome, StartRequest
+
+STAND_IN = """
+import json, os, sys, time
+
+def send_raw(data):
+    os.write(1, data)
+
+def send(message):
+    body = json.dumps(message).encode()
+    send_raw(len(body).to_bytes(4, "big") + body)
+
+def read_exact(n):
+    data = b""
+    while len(data) < n:
+        chunk = os.read(0, n - len(data))
+        if not chunk:
+            sys.exit(0)
+        data += chunk
+    return data
+
+send(["ready", os.getpid(), 0.0])
+size = int.from_bytes(read_exact(4), "big")
+run = json.loads(read_exact(size))[1]
+{answer}
+time.sleep(60)
+"""
+
+HOSTILE = {
+    "huge-header": 'send_raw((2**32 - 1).to_bytes(4, "big") + b"[")',
+    "not-json": 'send_raw((7).to_bytes(4, "big") + b"{oops!}")',
+    "nested-bomb": 'body = b"[" * 200000 + b"]" * 200000; send_raw(len(body).to_bytes(4, "big") + body)',
+    "wrong-run": 'send(["slice", run + 1, [], [], 0, "", "", [True, "1", "", "", "", ""], None])',
+    "bad-slice": 'send(["slice", run, "calls", [], 0, "", "", None, None])',
+    "bad-kind": 'send(["hello", run])',
+    "console-flood": 'send(["slice", run, [], ["x"] * 500, 0, "", "", [True, "1", "", "", "", ""], None])',
+    "console-bytes": 'send(["slice", run, [], ["x" * 70000], 0, "", "", [True, "1", "", "", "", ""], None])',
+    "truncated": 'send_raw((100).to_bytes(4, "big") + b"[1, 2"); sys.exit(0)',
+    "exit": "sys.exit(3)",
+    "silence-then-close": "os.close(1); time.sleep(60)",
+}
+
+
+def limits() -> EngineLimits:
+    return EngineLimits(
+        timeout_ms=5000,
+        max_tool_calls=10,
+        max_iterations=1000,
+        memory_limit=16 << 20,
+        console_bytes=65536,
+        console_calls=100,
+        max_value_bytes=1 << 20,
+        max_value_depth=32,
+    )
+
+
+def run_against(answer: str) -> tuple[RunOutcome, WorkerProcess, float]:
+    deaths: list[WorkerProcess] = []
+    worker = WorkerProcess(1, None, deaths.append)
+    worker.spawn([sys.executable, "-I", "-c", STAND_IN.replace("{answer}", answer)])
+    assert worker.read_ready()
+    request = StartRequest(program="(async () => 1)", globals_json="{}", limits=limits(), deadline=time.time() + 5)
+    tools = ToolDispatcher(None, None, None, ValueLimits(1 << 20, 32))
+    channel = WorkerChannel(worker, 1, request)
+    started = time.perf_counter()
+    try:
+        outcome = drive(channel, request, tools)
+    finally:
+        channel.close()
+    elapsed = time.perf_counter() - started
+    worker.kill()
+    assert worker.proc is not None
+    worker.proc.wait(timeout=5)
+    worker.close_pipes()
+    return outcome, worker, elapsed
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_answers_end_the_run_cleanly(case: str) -> None:
+    outcome, worker, elapsed = run_against(HOSTILE[case])
+    assert not outcome.ok
+    assert outcome.code == "RUNTIME_ERROR" and outcome.name == "WorkerCrashedError", outcome
+    assert worker.dead and elapsed < 2.0
+
+
+def test_an_exit_status_is_reported() -> None:
+    outcome, _, _ = run_against(HOSTILE["exit"])
+    assert "exit status 3" in outcome.message
+
+
+def test_an_honest_stand_in_is_accepted() -> None:
+    outcome, worker, _ = run_against('send(["slice", run, [], ["hi"], 2, "", "", [True, "42", "", "", "", ""], 10])')
+    assert outcome.ok and outcome.value_json == "42" and outcome.stdout == ["hi"] and outcome.iteration_count == 2
+    assert not worker.dead or worker.cause != "protocol"
