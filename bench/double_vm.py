@@ -1,0 +1,123 @@
+"""The double-VM adapter (QuickJS-NG in WebAssembly) against the in-process adapter, in the same run:
+
+1. latency: p50/p95 of the four workloads of bench/latency.py, samples interleaved (one in-process run,
+   one double-VM run, ..., with a pause before each so the adapters' background warm-up is done);
+   goal: double-VM p50 <= 3 ms for (a)-(c);
+2. cold start: a fresh process that imports enclave_vm, creates the adapter and runs `return 1 + 2`,
+   once with the compiled module in the cache and once with an empty cache (the first start on a machine).
+
+    .venv/bin/python bench/double_vm.py [--runs N] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from enclave_vm import Enclave, create_double_vm_adapter
+from latency import WORKLOADS, percentiles, tool
+
+GOAL_P50_MS = 3.0
+GOAL_WORKLOADS = ("a_return", "b_one_tool_summary", "c_ten_sequential_tools")
+GAP_S = 0.02
+COLD_START = """
+import time
+started = time.perf_counter()
+from enclave_vm import Enclave, create_double_vm_adapter
+imported = time.perf_counter()
+adapter = create_double_vm_adapter()
+created = time.perf_counter()
+with Enclave(adapter=adapter) as enclave:
+    result = enclave.run_sync("return 1 + 2")
+done = time.perf_counter()
+assert result.value == 3, result.error
+print(imported - started, created - imported, done - created, done - started)
+"""
+
+
+async def timed(enclave: Enclave, code: str) -> float:
+    await asyncio.sleep(GAP_S)
+    start = time.perf_counter()
+    result = await enclave.run(code)
+    elapsed = (time.perf_counter() - start) * 1000
+    assert result.success, result.error
+    return elapsed
+
+
+async def latency(inprocess: Enclave, double_vm: Enclave, runs: int) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    print(f"{'workload':<24} {'inproc p50':>10} {'dvm p50':>8} {'dvm p95':>8} {'ratio':>7} {'goal':>8}")
+    for name, (code, _) in WORKLOADS.items():
+        assert (await inprocess.run(code)).value == (await double_vm.run(code)).value
+        for _ in range(max(5, runs // 10)):
+            await timed(inprocess, code)
+            await timed(double_vm, code)
+        ours: list[float] = []
+        theirs: list[float] = []
+        for _ in range(runs):
+            theirs.append(await timed(inprocess, code))
+            ours.append(await timed(double_vm, code))
+        base50, _ = percentiles(theirs)
+        p50, p95 = percentiles(ours)
+        goal = f"<={GOAL_P50_MS:.0f} ms" if name in GOAL_WORKLOADS else "-"
+        report[name] = {"inprocess_p50_ms": base50, "p50_ms": p50, "p95_ms": p95, "ratio": p50 / base50}
+        print(f"{name:<24} {base50:>10.3f} {p50:>8.3f} {p95:>8.3f} {p50 / base50:>6.1f}x {goal:>8}")
+    return report
+
+
+def cold_start(cache_dir: str | None) -> dict[str, float]:
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["ENCLAVE_VM_CACHE_DIR"] = cache_dir
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_START], capture_output=True, text=True, env=env, check=True, timeout=300
+    )
+    imported, created, first_run, total = (float(x) * 1000 for x in done.stdout.split())
+    return {"import_ms": imported, "create_adapter_ms": created, "first_run_ms": first_run, "total_ms": total}
+
+
+def cold_starts() -> dict[str, dict[str, float]]:
+    with tempfile.TemporaryDirectory() as empty:
+        uncached = cold_start(empty)  # compiles the module and fills this cache
+        cached = cold_start(empty)
+    print(f"\n{'cold start (fresh process)':<28} {'import':>8} {'adapter':>9} {'1st run':>8} {'total':>8}")
+    for label, row in (("compiled module cached", cached), ("empty cache (compiles)", uncached)):
+        print(
+            f"{label:<28} {row['import_ms']:>6.0f}ms {row['create_adapter_ms']:>7.0f}ms"
+            f" {row['first_run_ms']:>6.1f}ms {row['total_ms']:>6.0f}ms"
+        )
+    return {"cached": cached, "uncached": uncached}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--json", default="bench/results/double_vm.json")
+    args = parser.parse_args()
+    inprocess = Enclave(security_level="STANDARD", tool_handler=tool, max_iterations=200_000)
+    double_vm = Enclave(
+        security_level="STANDARD", tool_handler=tool, max_iterations=200_000, adapter=create_double_vm_adapter()
+    )
+    report: dict[str, Any] = {"runs": args.runs, "goal_p50_ms": GOAL_P50_MS}
+    report["latency"] = await latency(inprocess, double_vm, args.runs)
+    inprocess.dispose()
+    double_vm.dispose()
+    report["cold_start"] = cold_starts()
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
