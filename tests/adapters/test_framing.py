@@ -190,7 +190,19 @@ def test_codes_outside_the_engine_set_become_runtime_error() -> None:
     step = read_slice(message)
     assert step.terminal_code == "RUNTIME_ERROR"
     assert step.final is not None and step.final.code == "RUNTIME_ERROR"
-    assert read_fail(["fail", 1, "VALIDATION_ERROR", "m", "SyntaxError"]) == ("VALIDATION_ERROR", "m", "SyntaxError")
-    assert read_fail(["fail", 1, "nope", "m", ""])[0] == "RUNTIME_ERROR"
-    with pytest.raises(WireError):
-        read_fail(["fail", 1, "TIMEOUT", 5, ""])
+    assert read_fail(["fail", 1, "VALIDATION_ERROR", "m", "SyntaxError", []]) == (
+        "VALIDATION_ERROR",
+        "m",
+        "SyntaxError",
+        [],
+    )
+    assert read_fail(["fail", 1, "nope", "m", "", []])[0] == "RUNTIME_ERROR"
+    assert read_fail(["fail", 1, "TIMEOUT", "m", "", ["printed"]])[3] == ["printed"]
+    for bad in (
+        ["fail", 1, "TIMEOUT", 5, "", []],
+        ["fail", 1, "TIMEOUT", "m", ""],
+        ["fail", 1, "TIMEOUT", "m", "", "not a list"],
+        ["fail", 1, "TIMEOUT", "m", "", [7]],
+    ):
+        with pytest.raises(WireError):
+            read_fail(bad)

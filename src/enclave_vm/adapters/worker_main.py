@@ -122,7 +122,7 @@ class Worker:
         try:
             result = step()
         except EngineTerminated as exc:
-            message = fail_message(run, exc.code, exc.message, exc.name)
+            message = fail_message(run, exc.code, exc.message, exc.name, exc.stdout)
         except MemoryError:
             message = fail_message(run, "MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
         except Exception as exc:  # never expected; the host still gets its one answer

@@ -177,8 +177,12 @@ class WorkerChannel:
         try:
             if answer[0] == "fail":
                 self._open = False
-                code, message, name = read_fail(answer)
-                raise RunFailure(code, message, name)
+                code, message, name, stdout = read_fail(answer)
+                if stdout:
+                    self._check_console(stdout)
+                failure = RunFailure(code, message, name)
+                failure.stdout = stdout
+                raise failure
             step = read_slice(answer)
         except RunFailure:
             raise

@@ -58,6 +58,8 @@ class RunFailure(Exception):
         self.code = code
         self.message = message
         self.name = name
+        self.stdout: list[str] = []
+        """Console lines the engine printed before it stopped."""
 
 
 def crashed(message: str) -> RunFailure:

@@ -3,7 +3,8 @@
 host → worker: `["start", run, program, globals_json, limits, deadline]`, `["settle", run, results]`,
 `["close", run]` (no answer). worker → host: `["ready", pid]` once, then exactly one answer per start or
 settle, in order: `["slice", run, calls, stdout, iterations, terminal_code, terminal_message, final,
-memory]` or `["fail", run, code, message, name]`.
+memory]` or `["fail", run, code, message, name, stdout]` (the console lines printed before the engine
+stopped).
 
 The worker side trusts the host. The host side treats every answer as untrusted: each field is
 type-checked and anything malformed is a `WireError`, never a half-built value.
@@ -79,8 +80,8 @@ def slice_message(run: int, step: Slice) -> list[Any]:
     ]
 
 
-def fail_message(run: int, code: str, message: str, name: str = "") -> list[Any]:
-    return ["fail", run, code, message, name]
+def fail_message(run: int, code: str, message: str, name: str = "", stdout: list[str] | None = None) -> list[Any]:
+    return ["fail", run, code, message, name, stdout or []]
 
 
 def _int(value: object, what: str) -> int:
@@ -147,8 +148,13 @@ def read_slice(message: list[Any]) -> Slice:
     )
 
 
-def read_fail(message: list[Any]) -> tuple[str, str, str]:
-    """A worker's `fail` answer as (code, message, name)."""
-    if len(message) != 5:
-        raise WireError("a failure has 5 fields")
-    return _code(message[2], "code"), _str(message[3], "message"), _str(message[4], "name")
+def read_fail(message: list[Any]) -> tuple[str, str, str, list[str]]:
+    """A worker's `fail` answer as (code, message, name, stdout)."""
+    if len(message) != 6:
+        raise WireError("a failure has 6 fields")
+    stdout = message[5]
+    if not isinstance(stdout, list):
+        raise WireError("stdout must be a list")
+    for line in stdout:
+        _str(line, "a stdout line")
+    return _code(message[2], "code"), _str(message[3], "message"), _str(message[4], "name"), stdout
