@@ -54,18 +54,24 @@ class WasmSession:
     def start(self) -> Slice:
         warm = self._open()
         vm = warm.vm
-        self._check_time()
-        function = vm.eval(self._request.program)
         try:
-            self._control(warm, "start", function)
-        finally:
-            vm.free(function)
-        return self._step(warm)
+            self._check_time()
+            function = vm.eval(self._request.program)
+            try:
+                self._control(warm, "start", function)
+            finally:
+                vm.free(function)
+            return self._step(warm)
+        except EngineTerminated as exc:
+            raise self._with_output(exc) from None
 
     def settle(self, results: list[ToolResult]) -> Slice:
         warm = self._current()
-        self._control_text(warm, "settle", settle_payload(results))
-        return self._step(warm)
+        try:
+            self._control_text(warm, "settle", settle_payload(results))
+            return self._step(warm)
+        except EngineTerminated as exc:
+            raise self._with_output(exc) from None
 
     def close(self) -> None:
         if self._inside:
@@ -85,6 +91,21 @@ class WasmSession:
         warm.vm.set_run_limits(limits.memory_limit, cap, self._vm_deadline)
         self._control_text(warm, "init", init_config(request))
         return warm
+
+    def _with_output(self, exc: EngineTerminated) -> EngineTerminated:
+        """Keep what the script printed before the host stopped it (a trapped VM is not asked)."""
+        warm = self._warm
+        if warm is None or warm.vm.dead or exc.stdout:
+            return exc
+        try:
+            state = warm.vm.call(warm.ctl, warm.ops["drain"], 0)
+            try:
+                exc.stdout = parse_state(warm.vm.to_text(state), None).stdout
+            finally:
+                warm.vm.free(state)
+        except Exception:  # the engine cannot answer any more: the lines are lost, the code still stands
+            pass
+        return exc
 
     def _current(self) -> WarmWasmContext:
         if self._warm is None:
