@@ -281,3 +281,27 @@ def test_compiled_module_is_cached_and_reused(tmp_path: Path) -> None:
     assert start()[0] == "True"
     files[0].chmod(0o666)  # writable by others: compiled code from there is never loaded
     assert start()[0] == "False"
+
+
+async def test_a_prewarmed_instance_that_waited_past_its_warm_up_budget_still_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The epoch advances while any run is inside the VM; an instance warmed long before its run must get
+    # the run's deadline before it executes anything, or its first call traps as a timeout.
+    from enclave_vm.engine import wasm_glue
+
+    monkeypatch.setattr(wasm_glue, "WARM_BUDGET_S", 0.05)
+    fresh = create_double_vm_adapter()
+    try:
+        async with Enclave(adapter=fresh, tool_handler=async_tools, timeout=5000) as enclave:
+            # Two engine threads, each left holding a prewarmed instance with a 50 ms warm-up budget.
+            await asyncio.gather(enclave.run("return 1;"), enclave.run("return 2;"))
+            await asyncio.sleep(0.05)
+            slow = asyncio.create_task(enclave.run("await callTool('sleep', { seconds: 0.4 }); return 'slow';"))
+            await asyncio.sleep(0.25)  # the epoch ticks for the slow run; the idle instance's budget passes
+            quick = await enclave.run("return 'quick';")
+            assert quick.success, quick.error
+            assert quick.value == "quick"
+            assert (await slow).value == "slow"
+    finally:
+        fresh.dispose()

@@ -92,10 +92,12 @@ class QuickJsVm:
     # ---- limits ----
     def set_run_limits(self, memory_limit: int, memory_cap: int, deadline: float) -> None:
         """QuickJS's own heap limit, the store's hard cap on linear memory and the epoch deadline."""
+        # The deadline first: the warm-up deadline of an instance that waited long for its run may have
+        # passed already (the epoch advances while other runs are inside the VM), and any call would trap.
+        self._store.set_epoch_deadline(self._runtime.watchdog.ticks_until(deadline))
         self._memory_cap = memory_cap
         self._store.set_limits(memory_size=memory_cap)
         self._call("JS_SetMemoryLimit", self.rt, min(memory_limit, _U32))
-        self._store.set_epoch_deadline(self._runtime.watchdog.ticks_until(deadline))
 
     # ---- values ----
     def eval(self, source: str) -> int:
