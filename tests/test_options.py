@@ -90,3 +90,11 @@ async def test_bad_run_options_raise() -> None:
             await enclave.run("return 1", max_tool_calls="3")  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="code"):
             await enclave.run(123)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:notaport/0", "redis://127.0.0.1:6379/x", "redis://:6379/0", "http://127.0.0.1:6379"]
+)
+def test_a_malformed_redis_url_is_refused_at_construction(url: str) -> None:
+    with pytest.raises(ValueError, match="redis_url"):
+        Enclave(sidecar={"enabled": True, "storage": "redis", "redis_url": url})

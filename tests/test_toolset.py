@@ -238,20 +238,20 @@ async def test_pydantic_argument_and_result_and_context(toolset_enclave: Enclave
 @pytest.mark.parametrize(
     ("call", "field", "message"),
     [
-        ("callTool('users:list', { limit: 'ten' })", "limit", 'expected an integer, got string "ten"'),
-        ("callTool('users:list', { limit: true })", "limit", "expected an integer, got boolean true"),
+        ("callTool('users:list', { limit: 'ten' })", "limit", "expected an integer, got string"),
+        ("callTool('users:list', { limit: true })", "limit", "expected an integer, got boolean"),
         ("callTool('users:list', { limt: 3 })", "limt", "unexpected argument (expected: limit, team)"),
-        ("callTool('users:list', { team: 7 })", "team", "expected a string, got integer 7 (or null)"),
+        ("callTool('users:list', { team: 7 })", "team", "expected a string, got integer (or null)"),
         (
             "callTool('tickets', { status: 'pending', tags: [], window: { start: 'a', days: 1 }, page: { size: 1 } })",
             "status",
-            'expected one of "open", "closed", got "pending"',
+            'expected one of "open", "closed", got another string',
         ),
         (
             "callTool('tickets', { status: 'open', tags: ['a', 2], window: { start: 'a', days: 1 }, "
             "page: { size: 1 } })",
             "tags[1]",
-            "expected a string, got integer 2",
+            "expected a string, got integer",
         ),
         (
             "callTool('tickets', { status: 'open', tags: [], window: { start: 'a' }, page: { size: 1 } })",
@@ -383,3 +383,29 @@ assert 'pydantic' not in sys.modules or sys.modules['pydantic'] is None
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "3"
+
+
+async def test_an_async_tool_behind_a_plain_wrapper_is_awaited() -> None:
+    import functools
+    from collections.abc import Callable
+
+    def logged(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    tools = Toolset()
+
+    @tools.tool(name="slow")
+    @logged
+    async def slow(n: int) -> int:
+        """Double n later."""
+        await asyncio.sleep(0)
+        return n * 2
+
+    async with Enclave(tool_handler=tools) as enclave:
+        result = await enclave.run("return await callTool('slow', { n: 21 });")
+    assert result.success, result.error
+    assert result.value == 42

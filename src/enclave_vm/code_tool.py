@@ -114,7 +114,7 @@ def extract_code(arguments: Any) -> str:
     if isinstance(arguments, (str, bytes)):
         try:
             arguments = json.loads(arguments)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             raise ValueError('The tool arguments are not valid JSON; send an object like {"code": "..."}') from None
     if not isinstance(arguments, Mapping):
         raise ValueError("The tool arguments must be an object with a 'code' string")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Literal, TypeVar
@@ -208,6 +209,7 @@ class SidecarOptions:
                 raise TypeError(f"sidecar.redis_url must be a str; got {type(self.redis_url).__name__}")
             if not self.redis_url.startswith(_REDIS_SCHEMES):
                 raise ValueError(f"sidecar.redis_url must start with {', '.join(_REDIS_SCHEMES)}")
+            _check_redis_url(self.redis_url)
             if self.storage != "redis":
                 raise ValueError("sidecar.redis_url is set but sidecar.storage is 'memory'; set storage='redis'")
         if self.storage == "redis" and self.enabled and not self.redis_url:
@@ -246,3 +248,19 @@ class DoubleVmOptions:
     def __post_init__(self) -> None:
         check_optional_int("outer_timeout", self.outer_timeout, minimum=1)
         check_optional_int("inner_timeout", self.inner_timeout, minimum=1)
+
+
+def _check_redis_url(url: str) -> None:
+    """Refuse a URL the client would reject only at the first run (a bad port, a bad database)."""
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        _ = parsed.port  # parsing the port is what checks it
+    except ValueError:
+        raise ValueError(f"sidecar.redis_url has an invalid port: {url!r}") from None
+    if parsed.scheme == "unix":
+        return  # the path is a socket file; the database comes as ?db=
+    if not parsed.hostname:
+        raise ValueError(f"sidecar.redis_url names no host: {url!r}")
+    database = parsed.path.lstrip("/")
+    if database and not database.isdigit():
+        raise ValueError(f"sidecar.redis_url database must be a number; got {database!r}")

@@ -324,7 +324,11 @@ class Enclave:
         )
         stdout = "".join(line + "\n" for line in outcome.stdout)
         if outcome.ok:
-            value = json.loads(outcome.value_json) if outcome.value_json else None
+            try:
+                value = json.loads(outcome.value_json) if outcome.value_json else None
+            except (ValueError, RecursionError):  # only an engine that broke the protocol sends this
+                error = make_error(ErrorCode.RUNTIME_ERROR, "The engine returned a value that is not JSON data")
+                return ExecutionResult(success=False, error=error, stdout=stdout, stats=stats)
             return ExecutionResult(success=True, value=value, stdout=stdout, stats=stats)
         try:
             code = ErrorCode(outcome.code)

@@ -68,7 +68,8 @@ def _json_kind(value: Any) -> str:
 
 
 def _wrong(path: str, expected: str, value: Any) -> ArgumentError:
-    return ArgumentError(path, f"expected {expected}, got {_json_kind(value)} {preview(value)}")
+    # Only the kind of the value: it may hold data the script cannot read (a resolved sidecar reference).
+    return ArgumentError(path, f"expected {expected}, got {_json_kind(value)}")
 
 
 def _identity(value: Any, path: str) -> Any:
@@ -149,7 +150,7 @@ def _enum_spec(cls: type[enum.Enum]) -> TypeSpec:
         for member in cls:
             if member.value == value and type(member.value) is type(value):
                 return member
-        raise ArgumentError(path, f"expected one of {allowed}, got {preview(value)}")
+        raise ArgumentError(path, f"expected one of {allowed}, got another {_json_kind(value)}")
 
     return TypeSpec({"enum": values}, convert)
 
@@ -160,7 +161,7 @@ def _literal_spec(values: tuple[Any, ...]) -> TypeSpec:
     def convert(value: Any, path: str) -> Any:
         if any(value == v and type(value) is type(v) for v in values):
             return value
-        raise ArgumentError(path, f"expected one of {allowed}, got {preview(value)}")
+        raise ArgumentError(path, f"expected one of {allowed}, got another {_json_kind(value)}")
 
     if len(values) == 1:
         return TypeSpec({"const": values[0]}, convert)
@@ -186,7 +187,7 @@ def _union_spec(members: tuple[Any, ...], where: str) -> TypeSpec:
         if len(plain) == 1:  # `X | None`: X's own message says most
             failure = failures[specs.index(plain[0])]
             raise ArgumentError(failure.path, f"{failure.message} (or null)" if optional else failure.message)
-        raise ArgumentError(path, f"no type of {describe(schema)} accepts {preview(value)}")
+        raise ArgumentError(path, f"no type of {describe(schema)} accepts this {_json_kind(value)}")
 
     return TypeSpec(schema, convert, _merged_defs(specs))
 

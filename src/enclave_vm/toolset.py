@@ -274,9 +274,11 @@ class Toolset:
         """The `ToolHandler` protocol: checks, then calls; an async tool returns an awaitable."""
         tool = self._lookup(name)
         kwargs = tool.bind(args, context)
-        if tool.is_async:
-            return self._finish(tool, tool.function(**kwargs))
-        return tool.result(tool.function(**kwargs))
+        value = tool.function(**kwargs)
+        # A sync-looking wrapper (functools.wraps around a coroutine function) still returns an awaitable.
+        if tool.is_async or inspect.isawaitable(value):
+            return self._finish(tool, value)
+        return tool.result(value)
 
     async def call(self, name: str, args: Mapping[str, Any], context: dict[str, Any] | None = None) -> Any:
         """Call a tool directly, as a script would, and return its JSON result."""

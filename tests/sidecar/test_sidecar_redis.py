@@ -207,6 +207,21 @@ async def test_a_silent_redis_times_out_instead_of_hanging() -> None:
     assert forged.error is not None and forged.error.code is ErrorCode.TOOL_ERROR
 
 
+async def test_resolving_the_returned_value_stays_within_the_run_timeout() -> None:
+    with socket.socket() as silent:  # accepts connections (backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        options = {"enabled": True, "threshold": 1024, "storage": "redis", "redis_url": url, "redis_timeout": 5000}
+        with Enclave(sidecar=options, timeout=800) as enclave:
+            started = time.perf_counter()
+            result = await enclave.run("return { $sidecarRef: '0123456789abcdef0123456789abcdef', size: 3 };")
+            elapsed = time.perf_counter() - started
+    assert not result.success and result.error is not None
+    assert result.error.code is ErrorCode.TIMEOUT
+    assert elapsed < 2.0  # the run's 800 ms, not the store's 5 s
+
+
 async def test_dispose_deletes_private_references(redis_server: RedisServer, client: redis.Redis) -> None:
     enclave = Enclave(tool_handler=Recorder(), sidecar=redis_sidecar(redis_server, resolve_value=False))
     ref = (await enclave.run("return await callTool('make', {})")).value

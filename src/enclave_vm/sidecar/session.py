@@ -172,11 +172,15 @@ class SidecarRun:
         """Resolve references in `result.value` (unless `resolve_value=False`); a bad one fails the run."""
         if not result.success or not self._sidecar.resolve_value or REFERENCE_KEY not in value_json:
             return
-        self._deadline = time.time() + self._sidecar.timeout  # the run is over; give the store its own budget
+        # Still within the run's deadline: `timeout` is wall clock for the whole run, this step included.
         try:
             # Off the caller's loop: a Redis round trip and decoding a large value must not block it.
             result.value = await asyncio.to_thread(self.resolve, result.value, value_json, "the returned value")
         except SidecarError as exc:
             result.success = False
             result.value = None
-            result.error = make_error(ErrorCode.TOOL_ERROR, exc.message, data={"reference": exc.reference})
+            if time.time() >= self._deadline:
+                message = f"Execution timed out while resolving the returned value ({exc.message})"
+                result.error = make_error(ErrorCode.TIMEOUT, message)
+            else:
+                result.error = make_error(ErrorCode.TOOL_ERROR, exc.message, data={"reference": exc.reference})
