@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enclave_vm.bridge.framing import FrameError, FrameReader, PeerClosed, pack, write_all
+from enclave_vm.bridge.framing import FrameError, FrameReader, PeerClosed, check_structure, pack, write_all
 from enclave_vm.bridge.protocol import FinalRecord, Slice, ToolCall
 from enclave_vm.bridge.wire import WireError, answer_run, read_fail, read_slice, slice_message
 
@@ -119,6 +119,61 @@ def test_malformed_bodies(pipe: tuple[int, int], body: bytes) -> None:
     thread = send_later(write_fd, len(body).to_bytes(4, "big") + body)
     with pytest.raises(FrameError):
         FrameReader(read_fd).read(1 << 20)
+    thread.join()
+
+
+# ---- the structure bound: what parsing may build, checked before parsing ----
+
+
+def structure(value: Any) -> tuple[int, int]:
+    """(containers and commas, strings) of `value` as JSON, the two things check_structure bounds."""
+    if isinstance(value, list):
+        counts = [structure(item) for item in value]
+        return 1 + max(len(value) - 1, 0) + sum(c[0] for c in counts), sum(c[1] for c in counts)
+    if isinstance(value, dict):
+        counts = [structure(item) for item in value.values()]
+        return 1 + max(len(value) - 1, 0) + sum(c[0] for c in counts), len(value) + sum(c[1] for c in counts)
+    return 0, 1 if isinstance(value, str) else 0
+
+
+tricky_text = st.text(alphabet=st.sampled_from(['"', "\\", "[", "{", ",", "a", "n", "u", "/", "é", "\ud800", "😀"]))
+structured_values = st.recursive(
+    st.none() | st.integers() | tricky_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(tricky_text, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(structured_values)
+def test_the_structure_bound_is_exact(value: Any) -> None:
+    body = pack(value)[4:]
+    tokens, strings = structure(value)
+    bound = max(tokens, strings)
+    check_structure(body, bound)
+    if bound:
+        with pytest.raises(FrameError):
+            check_structure(body, bound - 1)
+
+
+def test_brackets_and_quotes_inside_strings_do_not_count(pipe: tuple[int, int]) -> None:
+    read_fd, write_fd = pipe
+    value_json = json.dumps([{"k": 'say "[{hi}]", \\', "n": [1, 2, {}]}] * 20_000)
+    message = ["slice", 1, [], ["[{,"] * 5, 0, "", "", [True, value_json, "", "", "", ""], None]
+    thread = send_later(write_fd, pack(message))
+    assert FrameReader(read_fd).read(64 << 20, max_tokens=21) == message  # 4 lists, 17 commas
+    thread.join()
+
+
+@pytest.mark.parametrize("item", [b"{}", b"[]", b'{"a":[]}', b"1", b'"ab"', b'"a\\"b"'])
+def test_a_frame_over_the_structure_bound_is_refused_before_parsing(pipe: tuple[int, int], item: bytes) -> None:
+    read_fd, write_fd = pipe
+    body = b'["slice",1,[],[],0,"","",null,null,' + b",".join([item] * 300_000) + b"]"
+    thread = send_later(write_fd, len(body).to_bytes(4, "big") + body)
+    started = time.perf_counter()
+    with pytest.raises(FrameError, match="more than 100"):
+        FrameReader(read_fd).read(16 << 20, max_tokens=100)
+    assert time.perf_counter() - started < 1.0
     thread.join()
 
 

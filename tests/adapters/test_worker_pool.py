@@ -342,6 +342,26 @@ async def test_a_queued_run_times_out_in_the_queue(make_pool: MakePool) -> None:
         assert (await long).value == 1
 
 
+async def test_a_run_cancelled_in_the_queue_leaves_the_pool_idle(make_pool: MakePool) -> None:
+    pool = make_pool(1, max_runs_per_worker=1)
+    with Enclave(adapter=pool, max_iterations=LOOPS) as enclave:
+        await enclave.run("return 0")
+        long = asyncio.create_task(enclave.run(busy(400), timeout=5000))
+        await asyncio.sleep(0.05)
+        queued = asyncio.create_task(enclave.run("return 1", timeout=5000))
+        assert await wait_until(lambda: pool.stats().queue_length == 1)
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        stats = pool.stats()
+        assert stats.queue_length == 0 and stats.runs_in_flight == 1  # at once, not when the worker frees up
+        assert (await long).value == 1
+        assert (await enclave.run("return 2")).value == 2
+        stats = pool.stats()
+        assert stats.queue_length == 0 and stats.runs_in_flight == 0 and stats.runs == 4
+        assert stats.workers["busy"] == 0 and stats.workers["idle"] == 1
+
+
 # ---- hardening and clean-up ----
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+import tracemalloc
 
 import pytest
 
@@ -36,6 +37,12 @@ def read_exact(n):
         data += chunk
     return data
 
+FLOOD = b'["slice", %d, [], [], 0, "", "", null, null, ' % 1 + b"{}," * 1000000 + b"0]"
+STRINGS = b"[" + b",".join([b'"ab"'] * 500000) + b"]"
+
+def final(value):
+    send(["slice", run, [], [], 0, "", "", [True, value, "", "", "", ""], None])
+
 send(["ready", os.getpid(), 0.0])
 size = int.from_bytes(read_exact(4), "big")
 run = json.loads(read_exact(size))[1]
@@ -52,6 +59,11 @@ HOSTILE = {
     "bad-kind": 'send(["hello", run])',
     "console-flood": 'send(["slice", run, [], ["x"] * 500, 0, "", "", [True, "1", "", "", "", ""], None])',
     "console-bytes": 'send(["slice", run, [], ["x" * 70000], 0, "", "", [True, "1", "", "", "", ""], None])',
+    "container-flood": 'send_raw(len(FLOOD).to_bytes(4, "big") + FLOOD)',
+    "string-flood": 'send_raw(len(STRINGS).to_bytes(4, "big") + STRINGS)',
+    "value-not-json": 'final("{not json")',
+    "value-nested-bomb": 'final("[" * 100000 + "]" * 100000)',
+    "value-too-large": 'final("1" * (2 << 20))',
     "truncated": 'send_raw((100).to_bytes(4, "big") + b"[1, 2"); sys.exit(0)',
     "exit": "sys.exit(3)",
     "silence-then-close": "os.close(1); time.sleep(60)",
@@ -109,3 +121,29 @@ def test_an_honest_stand_in_is_accepted() -> None:
     outcome, worker, _ = run_against('send(["slice", run, [], ["hi"], 2, "", "", [True, "42", "", "", "", ""], 10])')
     assert outcome.ok and outcome.value_json == "42" and outcome.stdout == ["hi"] and outcome.iteration_count == 2
     assert not worker.dead or worker.cause != "protocol"
+
+
+def test_a_container_flood_is_refused_before_it_is_parsed() -> None:
+    # Parsed, the 3 MB frame would build a million dicts (over 60 MB); refused, the host holds its bytes.
+    tracemalloc.start()
+    try:
+        outcome, worker, _ = run_against(HOSTILE["container-flood"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert outcome.name == "WorkerCrashedError" and worker.cause == "protocol"
+    assert peak < 16 << 20, peak
+
+
+@pytest.mark.parametrize("case", ["value-not-json", "value-nested-bomb", "value-too-large"])
+def test_a_final_value_outside_the_limits_is_a_protocol_violation(case: str) -> None:
+    outcome, worker, _ = run_against(HOSTILE[case])
+    assert outcome.name == "WorkerCrashedError" and worker.cause == "protocol"
+    assert "value" in outcome.message
+
+
+def test_a_deep_value_within_the_size_limit_is_passed_on() -> None:
+    # The engine caps a returned value's size, not its depth (the in-process adapter returns it as is).
+    value = "[" * 40 + "]" * 40
+    outcome, _, _ = run_against(f'send(["slice", run, [], [], 0, "", "", [True, "{value}", "", "", "", ""], None])')
+    assert outcome.ok and outcome.value_json == value

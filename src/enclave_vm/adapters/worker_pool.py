@@ -26,6 +26,7 @@ import collections
 import contextlib
 import dataclasses
 import itertools
+import json
 import os
 import select
 import threading
@@ -145,7 +146,11 @@ class WorkerChannel:
         self._request = request
         # Everything in an answer was built inside the engine's heap, so twice the heap (UTF-8 of
         # two-byte characters) bounds an honest answer.
-        self._box = Mailbox(run, request.deadline, 2 * limits.memory_limit + (1 << 20))
+        # An honest answer's bulk is inside JSON strings (values, tool arguments, console lines); its structure
+        # outside strings grows only with the tool calls and console lines the limits allow.
+        max_tokens = 4 * (limits.max_tool_calls + limits.console_calls) + 64
+        self._box = Mailbox(run, request.deadline, 2 * limits.memory_limit + (1 << 20), max_tokens)
+        self._max_value_bytes = limits.max_value_bytes
         self._console_calls = limits.console_calls
         # The engine counts a line's UTF-8 bytes (plus its newline); one byte per line of slack keeps this
         # check independent of how the newline is counted.
@@ -193,7 +198,22 @@ class WorkerChannel:
             self._open = False
         if step.stdout:
             self._check_console(step.stdout)
+        if step.final is not None and step.final.ok and step.final.value_json:
+            self._check_value(step.final.value_json)
         return step
+
+    def _check_value(self, value_json: str) -> None:
+        """The engine returns JSON text within max_value_bytes; a worker that sends anything else is not
+        honest. (Depth is not checked here: the in-process engine returns deep values as they are.)"""
+        try:
+            honest = len(value_json.encode("utf-8", "surrogatepass")) <= self._max_value_bytes
+            if honest:
+                json.loads(value_json)
+        except (ValueError, RecursionError):
+            honest = False
+        if not honest:
+            self._worker.die("protocol")
+            raise crashed("The worker process returned a value that is not JSON data within the limits and was stopped")
 
     def _check_console(self, lines: list[str]) -> None:
         """The engine caps console output itself; a worker that sends more is not honest."""
@@ -331,6 +351,11 @@ class WorkerPoolAdapter:
             return await waiter
         finally:
             timer.cancel()
+            if not waiter.done() or waiter.cancelled():  # the caller gave up: a queued run never starts
+                with self._lock:
+                    if run.phase == "queued" and run in self._queue:
+                        self._queue.remove(run)
+                        self._drop_queued(run)
 
     def stats(self) -> WorkerPoolStats:
         with self._lock:
@@ -443,12 +468,20 @@ class WorkerPoolAdapter:
             run = self._queue[0]
             if run.waiter.done():
                 self._queue.popleft()
+                self._drop_queued(run)
                 continue
             if not self._admit(run):
                 break
             self._queue.popleft()
             admitted.append(run)
         return admitted
+
+    def _drop_queued(self, run: _Run) -> None:
+        """A run taken out of the queue without ever starting is over (its caller is not waiting)."""
+        if run.phase != "done":
+            run.phase = "done"
+            self._in_flight -= 1
+            self._counts["runs"] += 1
 
     def _release(self, worker: WorkerProcess) -> list[_Run]:
         """A run on `worker` ended: update the worker and return the waiting runs that can go now."""

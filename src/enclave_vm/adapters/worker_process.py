@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..bridge.framing import FrameError, FrameReader, pack, write_all
+from ..bridge.framing import FrameError, FrameReader, PeerClosed, pack, write_all
 from ..bridge.wire import WireError, answer_run
 
 #: How a worker process starts: a fresh interpreter in isolated mode that loads only the engine side of
@@ -69,12 +69,14 @@ def crashed(message: str) -> RunFailure:
 class Mailbox:
     """Where one run's next answer lands, and how its driver thread is woken."""
 
-    __slots__ = ("answer", "deadline", "max_frame", "run", "signal")
+    __slots__ = ("answer", "deadline", "max_frame", "max_tokens", "run", "signal")
 
-    def __init__(self, run: int, deadline: float, max_frame: int) -> None:
+    def __init__(self, run: int, deadline: float, max_frame: int, max_tokens: int | None = None) -> None:
         self.run = run
         self.deadline = deadline
         self.max_frame = max_frame
+        self.max_tokens = max_tokens
+        """Bound on an answer's structure outside strings (see framing.check_structure)."""
         self.answer: list[Any] | None = None
         self.signal = threading.Lock()  # held = nothing to wake up for; released = look again
         self.signal.acquire()
@@ -240,12 +242,12 @@ class WorkerProcess:
             except IndexError:
                 return
             try:
-                message = reader.read(head.max_frame)
+                message = reader.read(head.max_frame, head.max_tokens)
                 run = answer_run(message)
-            except (FrameError, OSError):
+            except (PeerClosed, OSError):
                 self.die("crash")
                 return
-            except WireError:
+            except (FrameError, WireError):  # it answered, but not with a well-formed frame
                 self.die("protocol")
                 return
             if run != head.run:

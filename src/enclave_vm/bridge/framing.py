@@ -2,7 +2,10 @@
 
 A frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON (lone surrogates, which
 JavaScript strings may hold, pass through). The reader checks the length against a cap *before* it
-reads or allocates anything, so a peer claiming a huge frame is an error, not an allocation.
+reads or allocates anything, so a peer claiming a huge frame is an error, not an allocation. A reader
+may also bound a frame's structure (containers, commas and strings outside strings) before parsing it:
+parsing `[{},{},...]` builds Python objects many times the size of the bytes, while honest frames carry
+their bulk inside a few JSON strings.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ MAX_FRAME_BYTES = (1 << 32) - 1
 """The largest length the header can express."""
 _READ_CHUNK = 1 << 16
 
+_STRUCTURE = b'[{,"\\/bfnrtu'
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in _STRUCTURE)
+
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False)
 
 
@@ -25,6 +31,41 @@ class FrameError(Exception):
 
 class PeerClosed(FrameError):
     """The pipe reached end-of-file: the peer exited or closed its end."""
+
+
+def check_structure(body: bytes, max_tokens: int) -> None:
+    """FrameError when `body` holds more than `max_tokens` of `[`, `{` and `,` outside strings, or more
+    than `max_tokens` strings. Linear: a few C-level passes over the bytes plus one step per string."""
+    # Keep only what tells strings apart (quotes, backslashes and every character an escape may start
+    # with, so each backslash stays next to the character it escapes) and the tokens to count.
+    view = body.translate(None, _NOT_STRUCTURE)
+    if view.count(b"[") + view.count(b"{") + view.count(b",") <= max_tokens and view.count(b'"') <= 2 * max_tokens:
+        return  # within the bound even counting inside strings
+    # Backslashes occur only inside strings: dropping escaped backslashes, then escaped quotes, leaves
+    # exactly the quotes that open and close strings. (Up to the first error in a malformed frame, this
+    # reads the bytes as the parser does, and the parser stops there.)
+    if b"\\\\" in view:
+        view = view.replace(b"\\\\", b"")
+    if b'\\"' in view:
+        view = view.replace(b'\\"', b"")
+    if view.count(b'"') > 2 * max_tokens:
+        raise FrameError(f"frame holds more than {max_tokens} strings")
+    tokens = 0
+    position = 0
+    end = len(view)
+    while position < end:
+        opening = view.find(b'"', position)
+        outside_end = end if opening < 0 else opening
+        for token in (b"[", b"{", b","):
+            tokens += view.count(token, position, outside_end)
+        if opening < 0:
+            break
+        closing = view.find(b'"', opening + 1)
+        if closing < 0:
+            break  # an unterminated string: the parser refuses the frame
+        position = closing + 1
+    if tokens > max_tokens:
+        raise FrameError(f"frame holds more than {max_tokens} containers and items")
 
 
 def pack(message: Any) -> bytes:
@@ -54,8 +95,9 @@ class FrameReader:
         """True when bytes of a next frame are already read (so polling the fd would miss them)."""
         return bool(self._buffer)
 
-    def read(self, max_bytes: int) -> Any:
-        """The next frame's message; FrameError when it is over `max_bytes`, truncated or not JSON."""
+    def read(self, max_bytes: int, max_tokens: int | None = None) -> Any:
+        """The next frame's message; FrameError when it is over `max_bytes`, over `max_tokens` (see
+        check_structure), truncated or not JSON."""
         buffer = self._buffer
         while len(buffer) < HEADER_BYTES:
             buffer += self._chunk(_READ_CHUNK)
@@ -74,6 +116,8 @@ class FrameReader:
             buffer = b"".join(parts)
         body = buffer[HEADER_BYTES:end]
         self._buffer = buffer[end:]
+        if max_tokens is not None:
+            check_structure(body, max_tokens)
         try:
             return json.loads(body)  # bytes: decoded as UTF-8 with surrogatepass
         except RecursionError:
