@@ -26,6 +26,7 @@ from typing import Any
 
 from ..bridge.framing import FrameError, FrameReader, PeerClosed, pack, write_all
 from ..bridge.wire import WireError, answer_run
+from ..engine.session import EngineTerminated
 
 #: How a worker process starts: a fresh interpreter in isolated mode that loads only the engine side of
 #: the package (the package's public facade and its validator are never imported in a worker).
@@ -50,16 +51,8 @@ class WorkerUnavailable(Exception):
     """The worker was gone before it received the run's first message: the run may go elsewhere."""
 
 
-class RunFailure(Exception):
-    """The run ends with `code` (drive() turns it into the outcome)."""
-
-    def __init__(self, code: str, message: str, name: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.name = name
-        self.stdout: list[str] = []
-        """Console lines the engine printed before it stopped."""
+class RunFailure(EngineTerminated):
+    """The run ends with `code` (drive() turns it into the outcome), as decided on the host's side."""
 
 
 def crashed(message: str) -> RunFailure:

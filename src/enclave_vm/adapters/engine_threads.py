@@ -1,0 +1,211 @@
+"""Engine threads for the adapters whose engine lives in this process (QuickJS in-process, the double VM).
+
+Each run checks out its own engine thread, which opens the run's session on the warm engine it
+prepared beforehand, drives the whole run (sync tool handlers run right there; async ones on the
+caller's loop) and closes the session. The caller only awaits the outcome, so a CPU-bound script never
+blocks its event loop. A thread still busy when the run is given up on (a native operation that ignores
+the interrupt, a hung sync tool) is retired, never reused, and the run reports TIMEOUT at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from ..bridge.dispatch import ToolDispatcher
+from ..bridge.driver import EngineChannel, drive
+from ..bridge.protocol import RunOutcome, StartRequest
+
+Warm = TypeVar("Warm")
+#: Opens the engine side of one run: (request, the thread's warm engine or None, the adapter's extra).
+SessionFactory = Callable[[StartRequest, Any, Any], EngineChannel]
+
+_MAX_IDLE_THREADS = 8
+_stack_size_lock = threading.Lock()
+
+_Job = tuple[StartRequest, Any, ToolDispatcher, asyncio.AbstractEventLoop, "asyncio.Future[RunOutcome]"]
+
+
+class _GivenUp(Exception):
+    """The engine thread did not answer by the time the run was given up on."""
+
+
+def _deliver(waiter: asyncio.Future[RunOutcome], outcome: RunOutcome | BaseException) -> None:
+    if waiter.done():
+        return
+    if isinstance(outcome, BaseException):
+        waiter.set_exception(outcome)
+    else:
+        waiter.set_result(outcome)
+
+
+def _give_up(waiter: asyncio.Future[RunOutcome]) -> None:
+    if not waiter.done():
+        waiter.set_exception(_GivenUp())
+
+
+class _EngineThread(threading.Thread, Generic[Warm]):
+    def __init__(self, pool: EngineThreads[Warm], index: int) -> None:
+        super().__init__(name=f"{pool.name}-{index}", daemon=True)
+        self._pool = pool
+        self._jobs: collections.deque[_Job | None] = collections.deque()
+        # A pipe wakes the thread: measured ~2x faster than a queue's condition variable here.
+        self._wake_r, self._wake_w = os.pipe()
+        # The thread may take a job (seen in the deque) and exit before the submitter wrote its wake-up
+        # byte; the lock keeps the pipe open until that write is done.
+        self._pipe_lock = threading.Lock()
+        self.retired = False
+
+    def launch(self) -> None:
+        stack_bytes = self._pool.stack_bytes
+        if stack_bytes is None:
+            self.start()
+            return
+        with _stack_size_lock:
+            previous = threading.stack_size(stack_bytes)
+            try:
+                self.start()
+            finally:
+                threading.stack_size(previous)
+
+    def submit(self, job: _Job | None) -> None:
+        with self._pipe_lock:
+            self._jobs.append(job)
+            os.write(self._wake_w, b"x")
+
+    def _next(self) -> _Job | None:
+        while not self._jobs:
+            os.read(self._wake_r, 1)
+        return self._jobs.popleft()
+
+    def run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            with self._pipe_lock:
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+
+    def _serve(self) -> None:
+        pool = self._pool
+        spare = pool.warm()
+        while True:
+            job = self._next()
+            if job is None:
+                return
+            request, extra, tools, loop, waiter = job
+            session = pool.open_session(request, spare, extra)
+            spare = None
+            if not waiter.done():  # the caller may have given up (cancelled) while the job queued
+                try:
+                    outcome: RunOutcome | BaseException = drive(session, request, tools)
+                except BaseException as exc:
+                    outcome = exc
+                with contextlib.suppress(RuntimeError):  # the caller's loop closed: nobody is waiting
+                    loop.call_soon_threadsafe(_deliver, waiter, outcome)
+            session.close()
+            del job, request, extra, tools, loop, waiter, session
+            if self.retired or not pool.has_room():
+                return  # surplus threads from a burst exit at once instead of warming an engine for nobody
+            spare = pool.warm()  # before checking in, so the next run on this thread starts warm
+            if not pool.check_in(self):
+                return
+
+
+class EngineThreads(Generic[Warm]):
+    """A pool of engine threads, each holding one warm engine for its next run."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        warm: Callable[[], Warm],
+        open_session: SessionFactory,
+        stack_bytes: int | None = None,
+        prestart: bool = False,
+    ) -> None:
+        self.name = name
+        self._warm = warm
+        self.open_session = open_session
+        self.stack_bytes = stack_bytes
+        self._idle: list[_EngineThread[Warm]] = []
+        self._lock = threading.Lock()
+        self._created = 0
+        self._disposed = False
+        self.retired_threads = 0
+        if prestart:  # a thread (and its warm engine) ready before the first run
+            self._idle.append(self._new_thread())
+
+    def warm(self) -> Warm | None:
+        try:
+            return self._warm()
+        except Exception:  # the session reports the failure when it opens its own engine
+            return None
+
+    @property
+    def threads_created(self) -> int:
+        """Engine threads started so far (each warms its first engine on its own)."""
+        with self._lock:
+            return self._created
+
+    def _new_thread(self) -> _EngineThread[Warm]:
+        with self._lock:
+            self._created += 1
+            thread: _EngineThread[Warm] = _EngineThread(self, self._created)
+        thread.launch()
+        return thread
+
+    def _check_out(self) -> _EngineThread[Warm]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._new_thread()
+
+    def has_room(self) -> bool:
+        """Whether a thread finishing a run now would be kept (checked before it warms an engine)."""
+        with self._lock:
+            return not self._disposed and len(self._idle) < _MAX_IDLE_THREADS
+
+    def check_in(self, thread: _EngineThread[Warm]) -> bool:
+        """Return a thread to the idle list; False tells it to exit."""
+        with self._lock:
+            if self._disposed or len(self._idle) >= _MAX_IDLE_THREADS:
+                return False
+            self._idle.append(thread)
+            return True
+
+    async def run(
+        self, request: StartRequest, tools: ToolDispatcher, *, extra: Any = None, give_up_at: float
+    ) -> RunOutcome:
+        """Drive one run on an engine thread; past `give_up_at` (time.time()) the thread is retired and the
+        run ends TIMEOUT."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[RunOutcome] = loop.create_future()
+        thread = self._check_out()
+        thread.submit((request, extra, tools, loop, waiter))
+        # A plain timer instead of wait_for: no extra task per run on the latency path.
+        timer = loop.call_later(max(give_up_at - time.time(), 0), _give_up, waiter)
+        try:
+            return await waiter
+        except _GivenUp:
+            thread.retired = True
+            with self._lock:
+                self.retired_threads += 1
+            return RunOutcome(
+                ok=False, code="TIMEOUT", message=f"Execution timed out after {request.limits.timeout_ms}ms"
+            )
+        finally:
+            timer.cancel()
+
+    def dispose(self) -> None:
+        with self._lock:
+            self._disposed = True
+            idle, self._idle = self._idle, []
+        for thread in idle:
+            thread.submit(None)
