@@ -18,14 +18,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from enclave_vm import Enclave, create_double_vm_adapter
-from latency import WORKLOADS, percentiles, tool
+from latency import WORKLOADS, percentiles, timed_run, tool
 
 GOAL_P50_MS = 3.0
 GOAL_WORKLOADS = ("a_return", "b_one_tool_summary", "c_ten_sequential_tools")
@@ -45,28 +44,19 @@ print(imported - started, created - imported, done - created, done - started)
 """
 
 
-async def timed(enclave: Enclave, code: str) -> float:
-    await asyncio.sleep(GAP_S)
-    start = time.perf_counter()
-    result = await enclave.run(code)
-    elapsed = (time.perf_counter() - start) * 1000
-    assert result.success, result.error
-    return elapsed
-
-
 async def latency(inprocess: Enclave, double_vm: Enclave, runs: int) -> dict[str, Any]:
     report: dict[str, Any] = {}
     print(f"{'workload':<24} {'inproc p50':>10} {'dvm p50':>8} {'dvm p95':>8} {'ratio':>7} {'goal':>8}")
     for name, (code, _) in WORKLOADS.items():
         assert (await inprocess.run(code)).value == (await double_vm.run(code)).value
         for _ in range(max(5, runs // 10)):
-            await timed(inprocess, code)
-            await timed(double_vm, code)
+            await timed_run(inprocess, code, GAP_S)
+            await timed_run(double_vm, code, GAP_S)
         ours: list[float] = []
         theirs: list[float] = []
         for _ in range(runs):
-            theirs.append(await timed(inprocess, code))
-            ours.append(await timed(double_vm, code))
+            theirs.append(await timed_run(inprocess, code, GAP_S))
+            ours.append(await timed_run(double_vm, code, GAP_S))
         base50, _ = percentiles(theirs)
         p50, p95 = percentiles(ours)
         goal = f"<={GOAL_P50_MS:.0f} ms" if name in GOAL_WORKLOADS else "-"

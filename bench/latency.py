@@ -104,18 +104,21 @@ def time_sync(fn: Callable[[], Any], runs: int) -> list[float]:
     return out
 
 
+async def timed_run(enclave: Enclave, code: str, gap_s: float = 0.0) -> float:
+    """One run's wall time in ms, after `gap_s` of idle time (the engine's background warm-up can finish)."""
+    if gap_s:
+        await asyncio.sleep(gap_s)
+    start = time.perf_counter()
+    result = await enclave.run(code)
+    elapsed = (time.perf_counter() - start) * 1000
+    assert result.success, result.error
+    return elapsed
+
+
 async def time_enclave(enclave: Enclave, code: str, runs: int, gap_s: float = 0.0) -> list[float]:
     for _ in range(max(5, runs // 10)):
-        result = await enclave.run(code)
-        assert result.success, result.error
-    out = []
-    for _ in range(runs):
-        if gap_s:
-            await asyncio.sleep(gap_s)
-        start = time.perf_counter()
-        await enclave.run(code)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+        await timed_run(enclave, code)
+    return [await timed_run(enclave, code, gap_s) for _ in range(runs)]
 
 
 async def main() -> None:

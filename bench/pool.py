@@ -23,9 +23,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from enclave_vm import Enclave, create_worker_pool_adapter
-from latency import WORKLOADS, percentiles, tool
+from latency import WORKLOADS, percentiles, timed_run, tool
 
 LATENCY_GOAL_MS = 0.15
+# Both adapters prepare the next engine context in the background right after a run; a short pause before
+# each sample lets that finish, so a sample measures an adapter that is ready (not the other one's clean-up).
 GAP_S = 0.005
 THROUGHPUT_RUNS = 2000
 THROUGHPUT_IN_FLIGHT = 64
@@ -35,29 +37,18 @@ PARALLEL_GOAL = 0.6
 CPU_BOUND = "let s = 0;\nfor (let i = 0; i < 3000000; i++) { s += i % 7; }\nreturn s;"
 
 
-async def timed(enclave: Enclave, code: str) -> float:
-    # Both adapters prepare the next engine context in the background right after a run; a short pause
-    # lets that finish, so each sample measures an adapter that is ready (not the other one's clean-up).
-    await asyncio.sleep(GAP_S)
-    start = time.perf_counter()
-    result = await enclave.run(code)
-    elapsed = (time.perf_counter() - start) * 1000
-    assert result.success, result.error
-    return elapsed
-
-
 async def latency(inprocess: Enclave, pool: Enclave, runs: int) -> dict[str, Any]:
     report: dict[str, Any] = {}
     print(f"{'workload':<24} {'inproc p50':>10} {'pool p50':>9} {'pool p95':>9} {'diff ms':>8} {'goal':>7}")
     for name, (code, _) in WORKLOADS.items():
         for _ in range(max(10, runs // 10)):
-            await timed(inprocess, code)
-            await timed(pool, code)
+            await timed_run(inprocess, code, GAP_S)
+            await timed_run(pool, code, GAP_S)
         ours: list[float] = []
         theirs: list[float] = []
         for _ in range(runs):
-            theirs.append(await timed(inprocess, code))
-            ours.append(await timed(pool, code))
+            theirs.append(await timed_run(inprocess, code, GAP_S))
+            ours.append(await timed_run(pool, code, GAP_S))
         base50, base95 = percentiles(theirs)
         p50, p95 = percentiles(ours)
         goal = LATENCY_GOAL_MS if name != "d_loop_100k" else None
@@ -86,7 +77,7 @@ async def parallelism(enclave: Enclave) -> tuple[float, float]:
     await asyncio.gather(*(enclave.run(CPU_BOUND) for _ in range(PARALLEL_RUNS)))  # warm-up
     start = time.perf_counter()
     for _ in range(PARALLEL_RUNS):
-        await timed(enclave, CPU_BOUND)
+        await timed_run(enclave, CPU_BOUND, GAP_S)
     serial = time.perf_counter() - start
     start = time.perf_counter()
     results = await asyncio.gather(*(enclave.run(CPU_BOUND) for _ in range(PARALLEL_RUNS)))

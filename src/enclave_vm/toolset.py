@@ -275,8 +275,8 @@ class Toolset:
         tool = self._lookup(name)
         kwargs = tool.bind(args, context)
         value = tool.function(**kwargs)
-        # A sync-looking wrapper (functools.wraps around a coroutine function) still returns an awaitable.
-        if tool.is_async or inspect.isawaitable(value):
+        # Decided by the value, not `tool.is_async`: a sync-looking wrapper may return an awaitable.
+        if inspect.isawaitable(value):
             return self._finish(tool, value)
         return tool.result(value)
 
