@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import os
 import threading
 import time
@@ -27,6 +26,8 @@ Warm = TypeVar("Warm")
 SessionFactory = Callable[[StartRequest, Any, Any], EngineChannel]
 
 _MAX_IDLE_THREADS = 8
+#: The longest an engine thread waits for its caller to take an outcome before it goes on (a busy loop).
+_HAND_OVER_WAIT_S = 0.01
 _stack_size_lock = threading.Lock()
 
 _Job = tuple[StartRequest, Any, ToolDispatcher, asyncio.AbstractEventLoop, "asyncio.Future[RunOutcome]"]
@@ -36,13 +37,18 @@ class _GivenUp(Exception):
     """The engine thread did not answer by the time the run was given up on."""
 
 
-def _deliver(waiter: asyncio.Future[RunOutcome], outcome: RunOutcome | BaseException) -> None:
+def _deliver(
+    waiter: asyncio.Future[RunOutcome], outcome: RunOutcome | BaseException, handed_over: threading.Event
+) -> None:
     if waiter.done():
+        handed_over.set()
         return
     if isinstance(outcome, BaseException):
         waiter.set_exception(outcome)
     else:
         waiter.set_result(outcome)
+    # Scheduled after the waiting task's wake-up, so it fires once the caller has taken the outcome.
+    waiter.get_loop().call_soon(handed_over.set)
 
 
 def _give_up(waiter: asyncio.Future[RunOutcome]) -> None:
@@ -107,8 +113,16 @@ class _EngineThread(threading.Thread, Generic[Warm]):
                     outcome: RunOutcome | BaseException = drive(session, request, tools)
                 except BaseException as exc:
                     outcome = exc
-                with contextlib.suppress(RuntimeError):  # the caller's loop closed: nobody is waiting
-                    loop.call_soon_threadsafe(_deliver, waiter, outcome)
+                handed_over = threading.Event()
+                try:
+                    loop.call_soon_threadsafe(_deliver, waiter, outcome, handed_over)
+                except RuntimeError:  # the caller's loop closed: nobody is waiting
+                    pass
+                else:
+                    # Closing the session and warming the next engine hold the GIL between short native
+                    # calls; started at once, they keep the woken caller waiting for the GIL for up to a
+                    # switch interval (5 ms). So this thread steps aside until the caller has its outcome.
+                    handed_over.wait(_HAND_OVER_WAIT_S)
             session.close()
             del job, request, extra, tools, loop, waiter, session
             if self.retired or not pool.has_room():

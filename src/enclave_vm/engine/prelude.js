@@ -359,7 +359,7 @@
         const globals = parse(c.globals);
         const names = getOwnPropertyNames(globals);
         for (let i = 0; i < names.length; i++) defineGlobal(names[i], deepFreeze(globals[names[i]]));
-        return '';
+        return undefined;
       }
       case 'start': {
         // `arg` is the compiled async function of the script.
@@ -368,27 +368,27 @@
           p = arg();
         } catch (e) {
           onFail(e);
-          return '';
+          return undefined;
         }
         apply(promiseThen, p, [onDone, onFail]);
-        return '';
+        return undefined;
       }
       case 'settle': {
-        // [[id, ok, payload], ...]: payload is the result JSON when ok, else the error message.
+        // [[id, 1, value] | [id, 0, message], ...]: the results arrive already parsed with the array.
         const results = parse(arg);
         for (let i = 0; i < results.length; i++) {
           const r = results[i];
           const entry = pending[r[0]];
           if (entry === undefined) continue;
           delete pending[r[0]];
-          if (r[1]) entry[0](parse(r[2]));
+          if (r[1]) entry[0](r[2]);
           else entry[1](toolError(r[2]));
         }
-        return '';
+        return undefined;
       }
       case 'trip': {
         trip(arg, 'terminated');
-        return '';
+        return undefined;
       }
       case 'drain': {
         const rec = nullArray();

@@ -76,8 +76,18 @@ def init_config(request: StartRequest) -> str:
 
 
 def settle_payload(results: list[ToolResult]) -> str:
-    """The JSON the prelude's `settle` takes."""
-    return json.dumps([[r.id, 1 if r.ok else 0, r.payload] for r in results], ensure_ascii=False)
+    """The JSON the prelude's `settle` takes: `[[id, 1, value] | [id, 0, "error message"], ...]`.
+
+    A result's payload is already JSON text from the host's codec, so it goes in as it is: no second
+    round of escaping here and no second parse in the engine."""
+    return (
+        "["
+        + ",".join(
+            f"[{int(r.id)},1,{r.payload}]" if r.ok else f"[{int(r.id)},0,{json.dumps(r.payload, ensure_ascii=False)}]"
+            for r in results
+        )
+        + "]"
+    )
 
 
 def parse_state(text: object, memory_usage: int | None) -> Slice:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import ctypes
 import os
-import struct
 import time
 
 import wasmtime
 from wasmtime import _bindings  # the unchecked call path and raw memory access
+from wasmtime._extern import wrap_extern
 
 from .session import EngineTerminated, classify_engine_exception
 from .wasm_module import PAGE, SIGNATURES, WasmRuntime
@@ -30,10 +30,13 @@ _U32 = 0xFFFFFFFF
 _SCRATCH_BYTES = 64 * 1024
 _CANARY_BYTES = 32
 _CELLS_BYTES = 64  # argv (up to 4 JSValues), a returned length, the job's context
+_MAX_ARGS = 4
 _LENGTH_CELL = 32
 _JOB_CONTEXT_CELL = 40
 # The raw ctypes entry point, without the wrapper function around it.
 _call_unchecked = _bindings._wasmtime_func_call_unchecked
+_memory_data = _bindings._wasmtime_memory_data
+_memory_data_size = _bindings._wasmtime_memory_data_size
 #: Budget for warming an instance (evaluating the trusted prelude) before any run owns it.
 WARM_BUDGET_S = 10.0
 
@@ -60,19 +63,23 @@ class QuickJsVm:
         self._memory_cap = memory_cap
         self.dead = False
         instance = runtime.pre.instantiate(store)
-        exports = instance.exports(store)
-        memory = exports["memory"]
+        self._context = store._context()
+        memory = self._export(instance, "memory")
         if not isinstance(memory, wasmtime.Memory):
             raise TypeError("the module exports no memory")
-        self._context = store._context()
         self._memory_ref = ctypes.byref(memory._memory)
+        # The memory never moves (`memory_may_move` is off), so its base address holds for the store's
+        # life. The size only grows: a cached size is a safe bound, refreshed when an access needs more.
+        self._base = int(ctypes.cast(_memory_data(self._context, self._memory_ref), ctypes.c_void_p).value or 0)
+        self._size = int(_memory_data_size(self._context, self._memory_ref))
         self._funcs: dict[str, object] = {}
         for name in SIGNATURES:
-            func = exports[name]
+            func = self._export(instance, name)
             if not isinstance(func, wasmtime.Func):
                 raise TypeError(f"the module's {name} is not a function")
             self._funcs[name] = ctypes.byref(func._func)
         self._slots = (_bindings.wasmtime_val_raw_t * 8)()
+        self._slot_views = [self._slots[index] for index in range(8)]
         self._trap = ctypes.POINTER(_bindings.wasm_trap_t)()
         self._trap_ref = ctypes.byref(self._trap)
 
@@ -83,11 +90,24 @@ class QuickJsVm:
             raise EngineTerminated("MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
         self._scratch = self.malloc(_SCRATCH_BYTES)
         self._cells = self.malloc(_CELLS_BYTES)
+        # Views of our own cells in linear memory (argv and the returned length), written and read in place.
+        self._argv = (ctypes.c_int64 * _MAX_ARGS).from_address(self._bounds(self._cells, 8 * _MAX_ARGS))
+        self._length = ctypes.c_uint32.from_address(self._bounds(self._cells + _LENGTH_CELL, 4))
         self._filename = self.malloc(8)
         self._write(self._filename, b"<input>\0")
         # The bottom of the C stack: overwritten only if the stack overflowed into what lies below.
         self._canary = os.urandom(_CANARY_BYTES)
         self._write(runtime.stack.bottom, self._canary)
+
+    def _export(self, instance: wasmtime.Instance, name: str) -> object:
+        """One export by name (`Instance.exports` would wrap all ~300 of them: ~8 ms per instance)."""
+        item = _bindings.wasmtime_extern_t()
+        key = name.encode()
+        if not _bindings._wasmtime_instance_export_get(
+            self._context, ctypes.byref(instance._instance), key, len(key), ctypes.byref(item)
+        ):
+            raise TypeError(f"the module has no export {name}")
+        return wrap_extern(item)
 
     # ---- limits ----
     def set_run_limits(self, memory_limit: int, memory_cap: int, deadline: float) -> None:
@@ -117,9 +137,10 @@ class QuickJsVm:
 
     def call(self, func: int, *args: int) -> int:
         """`func(...args)` with `this` undefined; the arguments stay owned by the caller."""
-        argv = self._cells
-        self._write(argv, struct.pack(f"<{len(args)}q", *args))
-        return self._checked(self._value("JS_Call", self.ctx, func, UNDEFINED, len(args), argv))
+        argv = self._argv
+        for index, arg in enumerate(args):
+            argv[index] = arg
+        return self._checked(self._value("JS_Call", self.ctx, func, UNDEFINED, len(args), self._cells))
 
     def to_text(self, value: int) -> str | None:
         """The string conversion of `value`, or None when it cannot be converted (the error is dropped)."""
@@ -129,8 +150,7 @@ class QuickJsVm:
             self.free(self._value("JS_GetException", self.ctx))
             return None
         try:
-            (length,) = struct.unpack("<I", self._read(length_cell, 4))
-            data = self._read(ptr, length)
+            data = self._read(ptr, self._length.value)
         finally:
             self._call("JS_FreeCString", self.ctx, ptr)
         try:
@@ -172,12 +192,11 @@ class QuickJsVm:
         return ptr
 
     def _bounds(self, ptr: int, size: int) -> int:
-        data = _bindings.wasmtime_memory_data(self._context, self._memory_ref)
-        length = _bindings.wasmtime_memory_data_size(self._context, self._memory_ref)
-        if ptr <= 0 or size < 0 or ptr + size > length:
+        """The host address of `size` bytes at `ptr`, refusing anything outside linear memory."""
+        if ptr <= 0 or size < 0 or (ptr + size > self._size and ptr + size > self._memory_size()):
             self.dead = True
             raise EngineTerminated("RUNTIME_ERROR", "Engine returned an out-of-bounds reference", "InternalError")
-        return int(ctypes.cast(data, ctypes.c_void_p).value or 0) + ptr
+        return self._base + ptr
 
     def _write(self, ptr: int, data: bytes) -> None:
         ctypes.memmove(self._bounds(ptr, len(data)), data, len(data))
@@ -186,16 +205,17 @@ class QuickJsVm:
         return ctypes.string_at(self._bounds(ptr, size), size)
 
     def _memory_size(self) -> int:
-        return int(_bindings.wasmtime_memory_data_size(self._context, self._memory_ref))
+        self._size = int(_memory_data_size(self._context, self._memory_ref))
+        return self._size
 
     # ---- calls ----
     def _slot(self, name: str, *args: int) -> _bindings.wasmtime_val_raw:
         if self.dead:
             raise EngineTerminated("RUNTIME_ERROR", "The engine's virtual machine was stopped", "InternalError")
-        slots = self._slots
+        views = self._slot_views
         for index, arg in enumerate(args):
-            slots[index].i64 = arg  # i32 parameters read the low half (wasm is little-endian)
-        error = _call_unchecked(self._context, self._funcs[name], slots, 8, self._trap_ref)
+            views[index].i64 = arg  # i32 parameters read the low half (wasm is little-endian)
+        error = _call_unchecked(self._context, self._funcs[name], self._slots, 8, self._trap_ref)
         if error:
             raise self._trapped(wasmtime.WasmtimeError._from_ptr(error))
         if self._trap:
@@ -203,7 +223,7 @@ class QuickJsVm:
             self._trap = ctypes.POINTER(_bindings.wasm_trap_t)()
             self._trap_ref = ctypes.byref(self._trap)
             raise self._trapped(trap)
-        return slots[0]
+        return views[0]
 
     def _call(self, name: str, *args: int) -> None:
         self._slot(name, *args)
@@ -237,9 +257,7 @@ class QuickJsVm:
         bottom = self._runtime.stack.bottom
         if bottom + _CANARY_BYTES > self._memory_size():
             return False
-        data = _bindings.wasmtime_memory_data(self._context, self._memory_ref)
-        base = int(ctypes.cast(data, ctypes.c_void_p).value or 0)
-        return ctypes.string_at(base + bottom, _CANARY_BYTES) == self._canary
+        return ctypes.string_at(self._base + bottom, _CANARY_BYTES) == self._canary
 
 
 class _Buffer:

@@ -183,6 +183,9 @@ def _config() -> wasmtime.Config:
     config = wasmtime.Config()
     config.epoch_interruption = True
     config.max_wasm_stack = NATIVE_STACK
+    # Linear memory stays where it was mapped (it grows inside its reservation), so the glue can keep
+    # the base address of an instance's memory instead of asking for it on every access.
+    config.memory_may_move = False
     return config
 
 
@@ -213,7 +216,7 @@ def _store_compiled(module: wasmtime.Module, path: Path) -> None:
 
 
 def _load_module(engine: wasmtime.Engine, wasm: bytes, version: str) -> tuple[wasmtime.Module, bool]:
-    digest = hashlib.sha256(wasm + f"|epoch|{NATIVE_STACK}".encode()).hexdigest()[:24]
+    digest = hashlib.sha256(wasm + f"|epoch|{NATIVE_STACK}|fixed-memory".encode()).hexdigest()[:24]
     path = cache_dir() / f"qjs-wasi-{version}-{platform.machine() or 'cpu'}-{digest}.cwasm"
     if _trusted_cache_file(path):
         try:
