@@ -23,7 +23,8 @@
   const WeakSetCtor = WeakSet;
   const weakSetAdd = WeakSet.prototype.add;
   const weakSetHas = WeakSet.prototype.has;
-  const charCodeAt = String.prototype.charCodeAt;
+  // charCodeAt(s, i): the intrinsic, bound before any guest code runs (no argument array per call).
+  const charCodeAt = Function.prototype.call.bind(String.prototype.charCodeAt);
   const ErrorCtor = Error;
   const TypeErrorCtor = TypeError;
   const RangeErrorCtor = RangeError;
@@ -134,9 +135,10 @@
   // ---- bounded byte counting (UTF-8) ----
   const utf8Length = (s, stopAt) => {
     if (s.length * 3 <= stopAt) return s.length; // cannot exceed; a lower bound is enough
+    if (s.length > stopAt) return s.length;      // exceeds already, one byte per character at least
     let n = 0;
     for (let i = 0; i < s.length; i++) {
-      const c = apply(charCodeAt, s, [i]);
+      const c = charCodeAt(s, i);
       n += c < 0x80 ? 1 : c < 0x800 ? 2 : (c >= 0xd800 && c <= 0xdbff) ? 2 : 3;
       if (n > stopAt) return n;
     }

@@ -26,6 +26,9 @@ from .wasm_module import PAGE, SIGNATURES, WasmRuntime
 UNDEFINED = 3 << 32
 _TAG_EXCEPTION = 6
 _EVAL_GLOBAL = 0
+_EVAL_COMPILE_ONLY = 1 << 5
+#: JS_WRITE_OBJ_BYTECODE / JS_READ_OBJ_BYTECODE: functions may be (de)serialised.
+_OBJ_BYTECODE = 1 << 0
 _U32 = 0xFFFFFFFF
 _SCRATCH_BYTES = 64 * 1024
 _CANARY_BYTES = 32
@@ -122,11 +125,36 @@ class QuickJsVm:
     # ---- values ----
     def eval(self, source: str) -> int:
         """Compile and run `source` as a global script; returns its completion value."""
+        return self._checked(self._eval(source, _EVAL_GLOBAL))
+
+    def compile_to_bytecode(self, source: str) -> bytes:
+        """`source` compiled as a global script (not run), serialised by the engine."""
+        function = self._checked(self._eval(source, _EVAL_GLOBAL | _EVAL_COMPILE_ONLY))
+        try:
+            size_cell = self._cells + _LENGTH_CELL
+            ptr = self._pointer("JS_WriteObject", self.ctx, size_cell, function, _OBJ_BYTECODE)
+            if not ptr:
+                raise self.pending_exception()
+            try:
+                return self._read(ptr, self._length.value)
+            finally:
+                self._call("js_free", self.ctx, ptr)
+        finally:
+            self.free(function)
+
+    def run_bytecode(self, bytecode: bytes) -> int:
+        """Load a script serialised by `compile_to_bytecode` (in an instance of the same module) and run
+        it; returns its completion value. Skips the compile, most of a warm-up's cost."""
+        with _Buffer(self, len(bytecode)) as ptr:
+            self._write(ptr, bytecode)
+            function = self._checked(self._value("JS_ReadObject", self.ctx, ptr, len(bytecode), _OBJ_BYTECODE))
+        return self._checked(self._value("JS_EvalFunction", self.ctx, function))  # takes over `function`
+
+    def _eval(self, source: str, flags: int) -> int:
         data = source.encode("utf-8", "surrogatepass")
         with _Buffer(self, len(data) + 1) as ptr:
             self._write(ptr, data + b"\0")
-            value = self._value("JS_Eval", self.ctx, ptr, len(data), self._filename, _EVAL_GLOBAL)
-        return self._checked(value)
+            return self._value("JS_Eval", self.ctx, ptr, len(data), self._filename, flags)
 
     def new_string(self, text: str) -> int:
         data = text.encode("utf-8", "surrogatepass")
@@ -157,6 +185,22 @@ class QuickJsVm:
             return data.decode("utf-8", "surrogatepass")
         except UnicodeDecodeError:
             return data.decode("utf-8", "replace")
+
+    def call_with_text(self, func: int, op: int, text: str) -> None:
+        """`func(op, text)` for a function whose result is not needed (a control op taking a string)."""
+        arg = self.new_string(text)
+        try:
+            self.free(self.call(func, op, arg))
+        finally:
+            self.free(arg)
+
+    def call_for_text(self, func: int, op: int) -> str | None:
+        """The string `func(op)` returns (see `to_text`)."""
+        value = self.call(func, op, 0)
+        try:
+            return self.to_text(value)
+        finally:
+            self.free(value)
 
     def free(self, value: int) -> None:
         if _refcounted(value) and not self.dead:

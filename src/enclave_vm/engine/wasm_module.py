@@ -54,6 +54,10 @@ SIGNATURES: dict[str, tuple[str, str]] = {
     "JS_ToCStringLen2": ("iiIi", "i"),
     "JS_FreeCString": ("ii", ""),
     "JS_ExecutePendingJob": ("ii", "i"),
+    "JS_WriteObject": ("iiIi", "i"),
+    "JS_ReadObject": ("iiii", "I"),
+    "JS_EvalFunction": ("iI", "I"),
+    "js_free": ("ii", ""),
 }
 
 

@@ -7,6 +7,8 @@ one run and is then dropped with its store, so nothing of one run survives into 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 
 from ..bridge.protocol import Slice, StartRequest, ToolResult
@@ -32,13 +34,35 @@ def memory_cap(memory_limit: int, fixed: int) -> int:
     return min(fixed + memory_limit + _SLACK, _WASM32_MAX)
 
 
+class _PreludeBytecode:
+    """The prelude compiled once per process (in a scratch instance) and loaded into every new instance:
+    loading skips the compile, which is most of the cost of warming an instance."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._compiled: tuple[WasmRuntime, bytes] | None = None
+
+    def get(self, runtime: WasmRuntime) -> bytes:
+        compiled = self._compiled
+        if compiled is None or compiled[0] is not runtime:
+            with self._lock:
+                compiled = self._compiled
+                if compiled is None or compiled[0] is not runtime:
+                    compiled = (runtime, QuickJsVm(runtime, WARM_MEMORY_CAP).compile_to_bytecode(PRELUDE))
+                    self._compiled = compiled
+        return compiled[1]
+
+
+_prelude = _PreludeBytecode()
+
+
 class WarmWasmContext:
     """A fresh instance with QuickJS and the prelude ready: everything a run needs but its config."""
 
     def __init__(self, runtime: WasmRuntime | None = None) -> None:
         self.runtime = runtime or get_runtime()
         self.vm = QuickJsVm(self.runtime, WARM_MEMORY_CAP)
-        self.ctl = self.vm.eval(PRELUDE)
+        self.ctl = self.vm.run_bytecode(_prelude.get(self.runtime))
         self.ops = {op: self.vm.new_string(op) for op in _OPS}
 
 
@@ -97,14 +121,9 @@ class WasmSession:
         warm = self._warm
         if warm is None or warm.vm.dead or exc.stdout:
             return exc
-        try:
-            state = warm.vm.call(warm.ctl, warm.ops["drain"], 0)
-            try:
-                exc.stdout = parse_state(warm.vm.to_text(state), None).stdout
-            finally:
-                warm.vm.free(state)
-        except Exception:  # the engine cannot answer any more: the lines are lost, the code still stands
-            pass
+        # An engine that cannot answer any more loses the lines; the code still stands.
+        with contextlib.suppress(Exception):
+            exc.stdout = parse_state(warm.vm.call_for_text(warm.ctl, warm.ops["drain"]), None).stdout
         return exc
 
     def _current(self) -> WarmWasmContext:
@@ -121,12 +140,8 @@ class WasmSession:
         return warm.vm.call(warm.ctl, warm.ops[op], arg)
 
     def _control_text(self, warm: WarmWasmContext, op: str, text: str) -> None:
-        vm = warm.vm
-        arg = vm.new_string(text)
-        try:
-            vm.free(self._control(warm, op, arg))
-        finally:
-            vm.free(arg)
+        self._check_time()
+        warm.vm.call_with_text(warm.ctl, warm.ops[op], text)
 
     def _step(self, warm: WarmWasmContext) -> Slice:
         vm = warm.vm
@@ -136,11 +151,7 @@ class WasmSession:
             if count % _JOB_CHECK_EVERY == 0:
                 self._check_time()
         # No clock check here: draining is cheap (the epoch still bounds it) and keeps the output so far.
-        state = vm.call(warm.ctl, warm.ops["drain"], 0)
-        try:
-            text = vm.to_text(state)
-        finally:
-            vm.free(state)
+        text = vm.call_for_text(warm.ctl, warm.ops["drain"])
         # A C stack that ran into the memory below it may have corrupted the engine: trust nothing it said.
         if not vm.stack_intact():
             vm.dead = True
