@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import time
@@ -306,3 +307,35 @@ async def test_engine_threads_do_not_pile_up(make_enclave: MakeEnclave) -> None:
         for _ in range(30):
             await enclave.run("return 1")
     assert threading.active_count() <= before + 9
+
+
+TRICKY_RESULTS = [
+    {"__proto__": {"polluted": True}, "constructor": {"prototype": 1}},
+    {"text": 'quote " backslash \\ newline \n separators \u2028\u2029 nul \u0000', "emoji": "\U0001f600"},
+    {"numbers": [0, 0.1, 1e308, -1e-308, 2**53, -(2**53)]},
+    [[[[[]]]], {}, "", None, True, False],
+    "a bare string",
+    None,
+]
+
+
+@pytest.mark.parametrize("value", TRICKY_RESULTS, ids=range(len(TRICKY_RESULTS)))
+async def test_tool_results_reach_the_script_exactly(make_enclave: MakeEnclave, value: object) -> None:
+    # A result travels as JSON text into the engine; whatever its content, the script sees exactly
+    # that value (own keys like "__proto__" stay data) and no other result is touched.
+    def handler(name: str, args: dict[str, object], context: object = None) -> object:
+        return value if name == "tricky" else "other"
+
+    with make_enclave(tool_handler=handler) as enclave:
+        result = await enclave.run(
+            "const a = await callTool('tricky', {});\nconst b = await callTool('plain', {});\n"
+            "const keys = a && typeof a === 'object' ? Object.keys(a) : null;\n"
+            "return { a, b, polluted: ({}).polluted === undefined, keys };"
+        )
+    assert result.success, result.error
+    expected = json.loads(json.dumps(value))
+    assert result.value["a"] == expected
+    assert result.value["b"] == "other"
+    assert result.value["polluted"] is True
+    if isinstance(expected, dict):
+        assert result.value["keys"] == list(expected)

@@ -245,6 +245,31 @@ def test_a_reference_outside_linear_memory_is_refused() -> None:
         warm.vm.eval("1")  # a dead instance is never called again
 
 
+def test_reads_and_writes_follow_linear_memory_as_it_grows() -> None:
+    # The glue bounds accesses by a cached memory size; memory the engine grew since is reachable.
+    warm = WarmWasmContext()
+    vm = warm.vm
+    before = vm.heap_bytes()
+    block = 8 << 20
+    ptr = vm.malloc(block)  # grows linear memory inside the engine
+    vm._write(ptr + block - 4, b"abcd")
+    assert vm._read(ptr + block - 4, 4) == b"abcd"
+    assert vm.heap_bytes() >= before + block
+    with pytest.raises(EngineTerminated, match="out-of-bounds"):
+        vm._read(ptr + block + (64 << 20), 4)  # far past the end: still refused
+
+
+def test_prelude_bytecode_loads_into_a_fresh_instance_like_the_source() -> None:
+    # Warm instances load the prelude compiled once per process; it behaves as the source evaluated.
+    warm = WarmWasmContext()
+    vm = warm.vm
+    value = vm.eval("[typeof callTool, typeof console.log, typeof eval, Object.isFrozen(Array.prototype)].join()")
+    try:
+        assert vm.to_text(value) == "function,function,undefined,true"
+    finally:
+        vm.free(value)
+
+
 def test_stack_relocation_moves_the_stack_pointer_above_the_initial_memory() -> None:
     original = module_path().read_bytes()
     patched, layout = relocate_stack(original, pages=16)
