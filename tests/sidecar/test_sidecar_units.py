@@ -6,6 +6,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from enclave_vm import Enclave, SidecarOptions, is_sidecar_reference
 from enclave_vm.config import DEFAULT_SIDECAR_THRESHOLD, DEFAULT_SIDECAR_TTL, SIDECAR_LEVEL_DEFAULTS, SecurityLevel
@@ -117,3 +119,63 @@ def test_missing_redis_server_is_a_clear_failure(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(RuntimeError) as info:
         RedisServer.start()
     assert str(info.value) == MISSING and "apt-get install redis-server" in MISSING
+
+
+def test_a_namespace_filling_the_memory_store_evicts_its_own_entries_first() -> None:
+    # Tenants share the process's store: the one holding the most makes room, not a smaller neighbour.
+    store = MemoryStore(max_bytes=100, max_entries=1000)
+    store.put("small", "a" * 32, b"s" * 20, 60_000, 1.0)
+    for index in range(10):
+        store.put("big", f"{index:032x}", b"b" * 20, 60_000, 1.0)
+    assert store.stored_bytes <= 100
+    assert store.get("small", "a" * 32, 1.0) == b"s" * 20  # the oldest entry of all, yet kept
+    assert store.get("big", f"{9:032x}", 1.0) is not None
+    assert store.get("big", f"{0:032x}", 1.0) is None
+    # Once the small tenant holds the most, its own oldest entries make room for it.
+    for index in range(4):
+        store.put("small", f"{index:032x}", b"s" * 20, 60_000, 1.0)
+    assert store.stored_bytes <= 100
+    assert store.get("small", "a" * 32, 1.0) is None
+    assert store.get("big", f"{9:032x}", 1.0) is not None
+
+
+def test_the_memory_store_counts_a_replaced_entry_once() -> None:
+    store = MemoryStore(max_bytes=100, max_entries=10)
+    store.put("ns", "a" * 32, b"x" * 40, 60_000, 1.0)
+    store.put("ns", "a" * 32, b"y" * 40, 60_000, 1.0)
+    assert store.stored_bytes == 40 and len(store) == 1
+    assert store.get("ns", "a" * 32, 1.0) == b"y" * 40
+    store.delete("ns", ["a" * 32], 1.0)
+    assert store.stored_bytes == 0 and len(store) == 0
+
+
+_OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "delete"]),
+        st.sampled_from(["ns-a", "ns-b", "ns-c"]),
+        st.integers(min_value=0, max_value=7),
+        st.integers(min_value=0, max_value=60),
+    ),
+    max_size=60,
+)
+
+
+@given(_OPERATIONS)
+def test_memory_store_bookkeeping_holds_for_any_sequence(operations: list[tuple[str, str, int, int]]) -> None:
+    store = MemoryStore(max_bytes=100, max_entries=5)
+    for action, namespace, key, size in operations:
+        ref_id = f"{key:032x}"
+        if action == "put":
+            store.put(namespace, ref_id, b"x" * size, 60_000, 1.0)
+            assert store.get(namespace, ref_id, 1.0) == b"x" * size  # what was just stored is there
+        else:
+            store.delete(namespace, [ref_id], 1.0)
+            assert store.get(namespace, ref_id, 1.0) is None
+        held = [
+            data
+            for name in ("ns-a", "ns-b", "ns-c")
+            for index in range(8)
+            if (data := store.get(name, f"{index:032x}", 1.0)) is not None
+        ]
+        assert store.stored_bytes == sum(len(data) for data in held) <= 100
+        assert len(store) == len(held) <= 5
