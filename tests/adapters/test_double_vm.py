@@ -28,6 +28,7 @@ from enclave_vm.engine.session import EngineTerminated
 from enclave_vm.engine.wasm_module import PAGE, get_runtime, module_path, relocate_stack
 from enclave_vm.engine.wasm_session import WarmWasmContext
 from enclave_vm.guard.instrument import WRAP_PREFIX, WRAP_SUFFIX
+from engine_fixtures import engine_limits
 from tool_fixtures import async_tools, sync_tools
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,16 +42,7 @@ def adapter() -> Iterator[DoubleVmAdapter]:
 
 
 def limits(timeout_ms: int = 3000, memory_limit: int = 32 * 1024 * 1024) -> EngineLimits:
-    return EngineLimits(
-        timeout_ms=timeout_ms,
-        max_tool_calls=20,
-        max_iterations=10**9,
-        memory_limit=memory_limit,
-        console_bytes=65536,
-        console_calls=100,
-        max_value_bytes=1 << 20,
-        max_value_depth=32,
-    )
+    return engine_limits(timeout_ms=timeout_ms, max_iterations=10**9, memory_limit=memory_limit)
 
 
 async def run_raw(adapter: DoubleVmAdapter, body: str, engine_limits: EngineLimits | None = None) -> RunOutcome:

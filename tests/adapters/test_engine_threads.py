@@ -8,7 +8,8 @@ import threading
 from enclave_vm.adapters.engine_threads import EngineThreads
 from enclave_vm.bridge.codec import ValueLimits
 from enclave_vm.bridge.dispatch import ToolDispatcher
-from enclave_vm.bridge.protocol import EngineLimits, FinalRecord, Slice, StartRequest, ToolResult
+from enclave_vm.bridge.protocol import FinalRecord, Slice, StartRequest, ToolResult
+from engine_fixtures import engine_limits
 
 
 class _Log:
@@ -38,17 +39,7 @@ class _ReturnsOne:
 
 
 def _request() -> StartRequest:
-    limits = EngineLimits(
-        timeout_ms=5000,
-        max_tool_calls=10,
-        max_iterations=1000,
-        memory_limit=16 << 20,
-        console_bytes=1000,
-        console_calls=10,
-        max_value_bytes=1 << 20,
-        max_value_depth=32,
-    )
-    return StartRequest(program="", globals_json="{}", limits=limits, deadline=1e12)
+    return StartRequest(program="", globals_json="{}", limits=engine_limits(timeout_ms=5000), deadline=1e12)
 
 
 def _threads(log: _Log) -> EngineThreads[object]:

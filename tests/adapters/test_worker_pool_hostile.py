@@ -17,6 +17,7 @@ from enclave_vm.bridge.codec import ValueLimits
 from enclave_vm.bridge.dispatch import ToolDispatcher
 from enclave_vm.bridge.driver import drive
 from enclave_vm.bridge.protocol import EngineLimits, RunOutcome, StartRequest
+from engine_fixtures import engine_limits
 
 STAND_IN = """
 import json, os, sys, time
@@ -71,16 +72,7 @@ HOSTILE = {
 
 
 def limits() -> EngineLimits:
-    return EngineLimits(
-        timeout_ms=5000,
-        max_tool_calls=10,
-        max_iterations=1000,
-        memory_limit=16 << 20,
-        console_bytes=65536,
-        console_calls=100,
-        max_value_bytes=1 << 20,
-        max_value_depth=32,
-    )
+    return engine_limits(timeout_ms=5000, max_tool_calls=10, max_iterations=1000, memory_limit=16 << 20)
 
 
 def run_against(answer: str) -> tuple[RunOutcome, WorkerProcess, float]:

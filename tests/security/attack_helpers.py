@@ -19,6 +19,7 @@ from enclave_vm.bridge.protocol import EngineLimits, RunOutcome, StartRequest
 from enclave_vm.engine.session import QuickJsSession
 from enclave_vm.guard.instrument import WRAP_PREFIX, WRAP_SUFFIX, instrument
 from enclave_vm.guard.parse import parse_script
+from engine_fixtures import engine_limits
 
 #: A secret held by the host process. It must never be echoed into a result, stdout or an error.
 HOST_SECRET = "h0st-s3cr3t-7f3a9c1e-do-not-leak"
@@ -154,29 +155,6 @@ def wrap(body: str) -> str:
 def instrumented(code: str) -> str:
     """`code` instrumented (loop counters, hooks) but never validated."""
     return instrument(parse_script(code)).program
-
-
-def engine_limits(
-    *,
-    timeout_ms: int = 2000,
-    max_tool_calls: int = 20,
-    max_iterations: int = 10_000,
-    memory_limit: int = 32 * 1024 * 1024,
-    console_bytes: int = 65536,
-    console_calls: int = 100,
-    max_value_bytes: int = 1 << 20,
-    max_value_depth: int = 32,
-) -> EngineLimits:
-    return EngineLimits(
-        timeout_ms=timeout_ms,
-        max_tool_calls=max_tool_calls,
-        max_iterations=max_iterations,
-        memory_limit=memory_limit,
-        console_bytes=console_bytes,
-        console_calls=console_calls,
-        max_value_bytes=max_value_bytes,
-        max_value_depth=max_value_depth,
-    )
 
 
 def run_engine(program: str, limits: EngineLimits | None = None, handler: Any = sentinel_tools) -> RunOutcome:
