@@ -3,7 +3,9 @@
 1. latency: p50/p95 of the four workloads of bench/latency.py, samples interleaved (one in-process run,
    one pool run, ..., with a 5 ms pause before each) so that load on the machine hits both alike; goal:
    p50 at most +0.15 ms over in-process for (a)-(c);
-2. throughput: 2 000 `return 1 + 2` runs with 64 in flight on pool_size=2; goal >= 3 000 runs/s;
+   Also the floor of any exchange with a worker: a one-byte pipe round trip to another Python process;
+2. throughput: 2 000 `return 1 + 2` runs with 64 in flight on pool_size=2; goal >= 3 000 runs/s; with the
+   CPU time per run spent in the host and in the workers;
 3. parallelism: four CPU-bound runs at once on pool_size=2 against the same four one after another;
    goal: at most 0.6x the serial time.
 
@@ -15,12 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psutil
 
 from enclave_vm import Enclave, create_worker_pool_adapter
 from latency import WORKLOADS, percentiles, timed_run, tool
@@ -59,7 +64,8 @@ async def latency(inprocess: Enclave, pool: Enclave, runs: int) -> dict[str, Any
     return report
 
 
-async def throughput(enclave: Enclave) -> float:
+async def throughput(enclave: Enclave, worker_pids: list[int] | None = None) -> tuple[float, dict[str, float]]:
+    """Runs per second, and the CPU time per run spent in this process and (for a pool) in its workers."""
     gate = asyncio.Semaphore(THROUGHPUT_IN_FLIGHT)
 
     async def one() -> None:
@@ -68,9 +74,35 @@ async def throughput(enclave: Enclave) -> float:
             assert result.value == 3, result.error
 
     await asyncio.gather(*(one() for _ in range(200)))  # warm-up: every worker started
+    host = psutil.Process()
+    workers = [psutil.Process(pid) for pid in (worker_pids or [])]
+    cpu_before = [sum(p.cpu_times()[:2]) for p in [host, *workers]]
     start = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(THROUGHPUT_RUNS)))
-    return THROUGHPUT_RUNS / (time.perf_counter() - start)
+    rate = THROUGHPUT_RUNS / (time.perf_counter() - start)
+    cpu = [sum(p.cpu_times()[:2]) - before for p, before in zip([host, *workers], cpu_before, strict=True)]
+    per_run = {"host_cpu_ms": cpu[0] * 1000 / THROUGHPUT_RUNS, "workers_cpu_ms": sum(cpu[1:]) * 1000 / THROUGHPUT_RUNS}
+    return rate, per_run
+
+
+def pipe_round_trip_floor(runs: int) -> float:
+    """p50 (ms) of a one-byte round trip to another Python process over pipes, 5 ms apart: what any
+    exchange with a worker costs at least on this machine."""
+    echo = "import os\nwhile True:\n    b = os.read(0, 1)\n    if not b: break\n    os.write(1, b)\n"
+    child = subprocess.Popen([sys.executable, "-c", echo], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    assert child.stdin is not None and child.stdout is not None
+    samples = []
+    try:
+        for _ in range(runs):
+            time.sleep(GAP_S)
+            start = time.perf_counter()
+            child.stdin.write(b"x")
+            child.stdout.read(1)
+            samples.append((time.perf_counter() - start) * 1000)
+    finally:
+        child.stdin.close()
+        child.wait()
+    return percentiles(samples)[0]
 
 
 async def parallelism(enclave: Enclave) -> tuple[float, float]:
@@ -97,18 +129,24 @@ async def main() -> None:
     pool = Enclave(adapter=adapter, **options)
     report: dict[str, Any] = {"runs": args.runs, "latency": await latency(inprocess, pool, args.runs)}
 
+    floor = pipe_round_trip_floor(args.runs)
+    report["pipe_round_trip_p50_ms"] = floor
+    print(f"\nfloor: a one-byte pipe round trip to another Python process, 5 ms apart: p50 {floor:.3f} ms")
+
     try:
-        base_rate: float | None = await throughput(inprocess)
+        base_rate: float | None = (await throughput(inprocess))[0]
     except Exception as exc:  # the baseline is for reference only; the goal is absolute
         print(f"in-process throughput baseline failed: {type(exc).__name__}: {exc}")
         base_rate = None
-    rate = await throughput(pool)
+    rate, cpu = await throughput(pool, adapter.worker_pids())
     report["throughput"] = {"inprocess_runs_per_s": base_rate, "pool_runs_per_s": rate,
                             "goal_runs_per_s": THROUGHPUT_GOAL, "runs": THROUGHPUT_RUNS,
-                            "in_flight": THROUGHPUT_IN_FLIGHT, "pool_size": 2}  # fmt: skip
+                            "in_flight": THROUGHPUT_IN_FLIGHT, "pool_size": 2, **cpu}  # fmt: skip
     print(f"\nthroughput ({THROUGHPUT_RUNS} runs, {THROUGHPUT_IN_FLIGHT} in flight, pool_size=2): "
           f"pool {rate:,.0f} runs/s (goal >= {THROUGHPUT_GOAL:,.0f}); in-process "
           f"{'n/a' if base_rate is None else f'{base_rate:,.0f}'} runs/s")  # fmt: skip
+    host_ms, workers_ms = cpu["host_cpu_ms"], cpu["workers_cpu_ms"]
+    print(f"CPU per pool run: {host_ms:.3f} ms in this process, {workers_ms:.3f} ms in the workers")
 
     serial, concurrent = await parallelism(pool)
     ratio = concurrent / serial

@@ -250,6 +250,11 @@ class QuickJsVm:
 
     def _memory_size(self) -> int:
         self._size = int(_memory_data_size(self._context, self._memory_ref))
+        # The engine is configured so that memory never moves; should that ever not hold, stop here
+        # rather than touch memory through a stale address.
+        if int(ctypes.cast(_memory_data(self._context, self._memory_ref), ctypes.c_void_p).value or 0) != self._base:
+            self.dead = True
+            raise EngineTerminated("RUNTIME_ERROR", "The engine's memory moved", "InternalError")
         return self._size
 
     # ---- calls ----
