@@ -20,6 +20,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,9 @@ async def latency(inprocess: Enclave, pool: Enclave, runs: int) -> dict[str, Any
     return report
 
 
-async def throughput(enclave: Enclave, worker_pids: list[int] | None = None) -> tuple[float, dict[str, float]]:
+async def throughput(
+    enclave: Enclave, worker_pids: Callable[[], list[int]] | None = None
+) -> tuple[float, dict[str, float]]:
     """Runs per second, and the CPU time per run spent in this process and (for a pool) in its workers."""
     gate = asyncio.Semaphore(THROUGHPUT_IN_FLIGHT)
 
@@ -75,7 +78,7 @@ async def throughput(enclave: Enclave, worker_pids: list[int] | None = None) -> 
 
     await asyncio.gather(*(one() for _ in range(200)))  # warm-up: every worker started
     host = psutil.Process()
-    workers = [psutil.Process(pid) for pid in (worker_pids or [])]
+    workers = [psutil.Process(pid) for pid in (worker_pids() if worker_pids else [])]  # all started by now
     cpu_before = [sum(p.cpu_times()[:2]) for p in [host, *workers]]
     start = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(THROUGHPUT_RUNS)))
@@ -138,7 +141,7 @@ async def main() -> None:
     except Exception as exc:  # the baseline is for reference only; the goal is absolute
         print(f"in-process throughput baseline failed: {type(exc).__name__}: {exc}")
         base_rate = None
-    rate, cpu = await throughput(pool, adapter.worker_pids())
+    rate, cpu = await throughput(pool, adapter.worker_pids)
     report["throughput"] = {"inprocess_runs_per_s": base_rate, "pool_runs_per_s": rate,
                             "goal_runs_per_s": THROUGHPUT_GOAL, "runs": THROUGHPUT_RUNS,
                             "in_flight": THROUGHPUT_IN_FLIGHT, "pool_size": 2, **cpu}  # fmt: skip
