@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from enclave_vm import Enclave, create_double_vm_adapter
 from enclave_vm.engine.wasm_module import get_runtime
 from enclave_vm.engine.wasm_session import WarmWasmContext
-from latency import WORKLOADS, percentiles, timed_run, tool
+from latency import WORKLOADS, percentiles, timed_run, tool, write_report
 
 GOAL_P50_MS = 3.0
 GOAL_WORKLOADS = ("a_return", "b_one_tool_summary", "c_ten_sequential_tools")
@@ -128,10 +127,7 @@ async def main() -> None:
     inprocess.dispose()
     double_vm.dispose()
     report["cold_start"] = cold_starts()
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"wrote {path}")
+    write_report(report, args.json)
 
 
 if __name__ == "__main__":

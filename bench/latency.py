@@ -88,6 +88,14 @@ def run_floor(code: str) -> Any:
         ctl("settle", json.dumps(results))
 
 
+def write_report(report: dict[str, Any], path_text: str) -> None:
+    """Write a benchmark's report as JSON (creating its folder) and say where."""
+    path = Path(path_text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
@@ -146,10 +154,7 @@ async def main() -> None:
         report["workloads"][name] = row
         print(f"{name:<24} {f50:>10.3f} {cells[0]} {cells[1]} {goal:>5.1f}x")
     enclave.dispose()
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"wrote {path}")
+    write_report(report, args.json)
 
 
 if __name__ == "__main__":

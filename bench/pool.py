@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psutil
 
 from enclave_vm import Enclave, create_worker_pool_adapter
-from latency import WORKLOADS, percentiles, timed_run, tool
+from latency import WORKLOADS, percentiles, timed_run, tool, write_report
 
 LATENCY_GOAL_MS = 0.15
 # Both adapters prepare the next engine context in the background right after a run; a short pause before
@@ -164,10 +163,7 @@ async def main() -> None:
     report["pool_stats"] = adapter.stats().__dict__
     inprocess.dispose()
     pool.dispose()
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"wrote {path}")
+    write_report(report, args.json)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from enclave_vm.bridge.dispatch import ToolDispatcher
 from enclave_vm.bridge.driver import drive
 from enclave_vm.bridge.protocol import RunOutcome, Slice, StartRequest, ToolResult
 from enclave_vm.engine.session import QuickJsSession
-from latency import ROWS, percentiles
+from latency import ROWS, percentiles, write_report
 
 HEAP = 512 << 20
 HANDOFF = "const rows = await callTool('rows:export', {}); return await callTool('rows:import', { rows });"
@@ -157,10 +157,7 @@ async def main() -> None:
                 f"{name:<20} {p50:>9.1f} {p95:>9.1f} {peak / 1e6:>10.2f}MB {end_heap / 1e6:>9.2f}MB"
                 f" {speedup:>8.1f}x {memory:>7.1%}"
             )
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"wrote {path}")
+    write_report(report, args.json)
 
 
 if __name__ == "__main__":
