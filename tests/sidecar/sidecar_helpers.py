@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from enclave_vm import Enclave, ExecutionResult
+
 REF_KEY = "$sidecarRef"
 SECRET = "TOP-SECRET-CONTENT"
 
@@ -45,3 +47,26 @@ class Recorder:
 
 def is_reference(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {REF_KEY, "size"}
+
+
+async def check_thirty_megabytes_through_a_sixteen_megabyte_heap(**enclave_options: Any) -> ExecutionResult:
+    """A 30 MB tool result reaches another tool and the returned value intact, though the engine's heap
+    is capped at 16 MB: it stays in the sidecar (options: the Enclave's, with its sidecar enabled)."""
+    big = payload(30 << 20)
+    received: list[Any] = []
+
+    def tool(name: str, args: dict[str, Any], context: Any) -> Any:
+        if name == "fetch":
+            return big
+        received.append(args["data"])
+        return len(args["data"]["blob"])
+
+    with Enclave(tool_handler=tool, memory_limit=16 << 20, **enclave_options) as enclave:
+        result = await enclave.run(
+            "const data = await callTool('fetch', {}); return [await callTool('use', { data }), data]"
+        )
+    assert result.success, result.error
+    assert result.value[0] == 30 << 20
+    assert canonical(received[0]) == canonical(big)
+    assert canonical(result.value[1]) == canonical(big)
+    return result

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from sidecar_helpers import SECRET, Recorder, canonical, payload
+from sidecar_helpers import SECRET, Recorder, canonical, check_thirty_megabytes_through_a_sixteen_megabyte_heap
 
 from adapter_kinds import ADAPTER_FACTORIES
 from enclave_vm import Enclave, ErrorCode, create_worker_pool_adapter
@@ -31,24 +30,8 @@ async def test_pass_through_and_forgery_on_every_adapter(kind: str) -> None:
 
 
 async def test_worker_pool_thirty_megabytes_with_a_sixteen_megabyte_heap() -> None:
-    big = payload(30 << 20)
-    received: list[Any] = []
-
-    def tool(name: str, args: dict[str, Any], context: Any) -> Any:
-        if name == "fetch":
-            return big
-        received.append(args["data"])
-        return len(args["data"]["blob"])
-
     adapter = create_worker_pool_adapter(pool_size=1)
-    with Enclave(adapter=adapter, tool_handler=tool, memory_limit=16 << 20, sidecar={"enabled": True}) as enclave:
-        result = await enclave.run(
-            "const data = await callTool('fetch', {}); return [await callTool('use', { data }), data]"
-        )
-    assert result.success, result.error
-    assert result.value[0] == 30 << 20
-    assert canonical(received[0]) == canonical(big)
-    assert canonical(result.value[1]) == canonical(big)
+    await check_thirty_megabytes_through_a_sixteen_megabyte_heap(adapter=adapter, sidecar={"enabled": True})
 
 
 async def test_worker_pool_and_in_process_share_through_redis(redis_server: RedisServer) -> None:

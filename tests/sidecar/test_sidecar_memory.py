@@ -9,7 +9,15 @@ import time
 from typing import Any
 
 import pytest
-from sidecar_helpers import REF_KEY, SECRET, Recorder, canonical, is_reference, payload
+from sidecar_helpers import (
+    REF_KEY,
+    SECRET,
+    Recorder,
+    canonical,
+    check_thirty_megabytes_through_a_sixteen_megabyte_heap,
+    is_reference,
+    payload,
+)
 
 from enclave_vm import Enclave, ErrorCode, SidecarOptions, is_sidecar_reference
 from enclave_vm.sidecar import shared_memory_store
@@ -254,28 +262,11 @@ async def test_level_default_limit_on_references() -> None:
 
 
 async def test_thirty_megabytes_with_a_sixteen_megabyte_heap() -> None:
-    big = payload(30 << 20)
-    received: list[dict[str, Any]] = []
-
-    def tool(name: str, args: dict[str, Any], context: Any) -> Any:
-        if name == "fetch":
-            return big
-        received.append(args)
-        return {"length": len(args["data"]["blob"])}
-
-    with Enclave(tool_handler=tool, memory_limit=16 << 20, sidecar={"enabled": True}) as enclave:
-        result = await enclave.run(
-            "const data = await callTool('fetch', {}); const s = await callTool('summarise', { data });"
-            "return { s, data }"
-        )
-        without = Enclave(tool_handler=tool, memory_limit=16 << 20)
-        baseline = await without.run("const data = await callTool('fetch', {}); return 1")
-        without.dispose()
-    assert result.success, result.error
-    assert result.value["s"] == {"length": 30 << 20}
-    assert canonical(received[0]["data"]) == canonical(big)
-    assert result.value["data"] == big
+    result = await check_thirty_megabytes_through_a_sixteen_megabyte_heap(sidecar={"enabled": True})
     assert result.stats.memory_usage is not None and result.stats.memory_usage < 16 << 20
+    # Without the sidecar the same result cannot enter the engine at all.
+    with Enclave(tool_handler=lambda name, args, context: payload(30 << 20), memory_limit=16 << 20) as without:
+        baseline = await without.run("const data = await callTool('fetch', {}); return 1")
     assert baseline.error is not None and baseline.error.code is ErrorCode.MEMORY_LIMIT_EXCEEDED
 
 

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 import redis
-from sidecar_helpers import REF_KEY, SECRET, Recorder, canonical, payload
+from sidecar_helpers import (
+    REF_KEY,
+    SECRET,
+    Recorder,
+    canonical,
+    check_thirty_megabytes_through_a_sixteen_megabyte_heap,
+    payload,
+)
 
 from enclave_vm import Enclave, ErrorCode, is_sidecar_reference
 from enclave_vm.sidecar.redis_store import KEY_PREFIX
@@ -121,24 +128,8 @@ async def test_run_limits_hold_with_redis(redis_server: RedisServer) -> None:
 
 
 async def test_thirty_megabytes_with_a_sixteen_megabyte_heap(redis_server: RedisServer) -> None:
-    big = payload(30 << 20)
-    received: list[Any] = []
-
-    def tool(name: str, args: dict[str, Any], context: Any) -> Any:
-        if name == "fetch":
-            return big
-        received.append(args["data"])
-        return len(args["data"]["blob"])
-
     options = {"enabled": True, "storage": "redis", "redis_url": redis_server.url}
-    with Enclave(tool_handler=tool, memory_limit=16 << 20, sidecar=options) as enclave:
-        result = await enclave.run(
-            "const data = await callTool('fetch', {}); return [await callTool('use', { data }), data]"
-        )
-    assert result.success, result.error
-    assert result.value[0] == 30 << 20
-    assert canonical(received[0]) == canonical(big)
-    assert canonical(result.value[1]) == canonical(big)
+    await check_thirty_megabytes_through_a_sixteen_megabyte_heap(sidecar=options)
 
 
 def test_run_sync_with_redis(redis_server: RedisServer) -> None:
