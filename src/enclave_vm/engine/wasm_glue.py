@@ -73,7 +73,7 @@ class QuickJsVm:
         self._memory_ref = ctypes.byref(memory._memory)
         # The memory never moves (`memory_may_move` is off), so its base address holds for the store's
         # life. The size only grows: a cached size is a safe bound, refreshed when an access needs more.
-        self._base = int(ctypes.cast(_memory_data(self._context, self._memory_ref), ctypes.c_void_p).value or 0)
+        self._base = self._memory_base()
         self._size = int(_memory_data_size(self._context, self._memory_ref))
         self._funcs: dict[str, object] = {}
         for name in SIGNATURES:
@@ -248,14 +248,19 @@ class QuickJsVm:
     def _read(self, ptr: int, size: int) -> bytes:
         return ctypes.string_at(self._bounds(ptr, size), size)
 
+    def _memory_base(self) -> int:
+        return int(ctypes.cast(_memory_data(self._context, self._memory_ref), ctypes.c_void_p).value or 0)
+
     def _memory_size(self) -> int:
-        self._size = int(_memory_data_size(self._context, self._memory_ref))
-        # The engine is configured so that memory never moves; should that ever not hold, stop here
-        # rather than touch memory through a stale address.
-        if int(ctypes.cast(_memory_data(self._context, self._memory_ref), ctypes.c_void_p).value or 0) != self._base:
-            self.dead = True
-            raise EngineTerminated("RUNTIME_ERROR", "The engine's memory moved", "InternalError")
-        return self._size
+        size = int(_memory_data_size(self._context, self._memory_ref))
+        if size != self._size:
+            self._size = size
+            # The engine is configured so that memory never moves (and only growth could move it);
+            # should that ever not hold, stop here rather than touch memory through a stale address.
+            if self._memory_base() != self._base:
+                self.dead = True
+                raise EngineTerminated("RUNTIME_ERROR", "The engine's memory moved", "InternalError")
+        return size
 
     # ---- calls ----
     def _slot(self, name: str, *args: int) -> _bindings.wasmtime_val_raw:
