@@ -33,6 +33,7 @@ from .guard import policy_for, validate_code
 from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
 from .guard.policy import RESERVED_PREFIXES
+from .outcome import now as run_clock
 from .results import (
     ErrorCode,
     ExecutionError,
@@ -157,7 +158,7 @@ class Enclave:
         if context is not None and not isinstance(context, Mapping):
             raise TypeError(f"context must be a dict; got {type(context).__name__}")
         started = time.perf_counter()
-        deadline = time.time() + timeout_ms / 1000.0
+        deadline = run_clock() + timeout_ms / 1000.0
         warnings: list[str] = []
         scoring = None
 
@@ -166,7 +167,7 @@ class Enclave:
             return self._failed(_validation_error(prepared.issues), started)
 
         if self._gate is not None:
-            decision = await self._gate.evaluate(code, parsed=prepared.parsed, timeout=deadline - time.time())
+            decision = await self._gate.evaluate(code, parsed=prepared.parsed, timeout=deadline - run_clock())
             scoring = decision.result
             if decision.blocked:
                 data: dict[str, Any] = {}

@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .outcome import DEFAULT_ERROR_NAMES, TERMINAL_CODES, ErrorCode
 
-class ErrorCode(enum.StrEnum):
-    """The closed set of error codes a run can end with."""
-
-    VALIDATION_ERROR = "VALIDATION_ERROR"
-    TIMEOUT = "TIMEOUT"
-    MAX_TOOL_CALLS = "MAX_TOOL_CALLS"
-    MAX_ITERATIONS = "MAX_ITERATIONS"
-    TOOL_ERROR = "TOOL_ERROR"
-    MEMORY_LIMIT_EXCEEDED = "MEMORY_LIMIT_EXCEEDED"
-    SCORING_BLOCKED = "SCORING_BLOCKED"
-    RUNTIME_ERROR = "RUNTIME_ERROR"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-#: Codes a script cannot catch and go on from: once tripped, the run ends with them.
-TERMINAL_CODES = frozenset(
-    {
-        ErrorCode.TIMEOUT,
-        ErrorCode.MAX_TOOL_CALLS,
-        ErrorCode.MAX_ITERATIONS,
-        ErrorCode.MEMORY_LIMIT_EXCEEDED,
-    }
-)
-
-#: The error `name` reported for each code when the error did not come from a guest exception.
-DEFAULT_ERROR_NAMES: dict[ErrorCode, str] = {
-    ErrorCode.VALIDATION_ERROR: "ValidationError",
-    ErrorCode.TIMEOUT: "TimeoutError",
-    ErrorCode.MAX_TOOL_CALLS: "MaxToolCallsError",
-    ErrorCode.MAX_ITERATIONS: "MaxIterationsError",
-    ErrorCode.TOOL_ERROR: "ToolError",
-    ErrorCode.MEMORY_LIMIT_EXCEEDED: "MemoryLimitError",
-    ErrorCode.SCORING_BLOCKED: "ScoringBlockedError",
-    ErrorCode.RUNTIME_ERROR: "RuntimeError",
-}
+__all__ = [
+    "DEFAULT_ERROR_NAMES",
+    "TERMINAL_CODES",
+    "ErrorCode",
+    "ExecutionError",
+    "ExecutionResult",
+    "ExecutionStats",
+    "ScoringResult",
+    "ValidationIssue",
+    "ValidationResult",
+    "make_error",
+]
 
 
 @dataclass

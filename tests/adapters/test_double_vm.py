@@ -52,7 +52,7 @@ async def run_raw(adapter: DoubleVmAdapter, body: str, engine_limits: EngineLimi
         program=WRAP_PREFIX + body + WRAP_SUFFIX,
         globals_json="{}",
         limits=engine_limits,
-        deadline=time.time() + engine_limits.timeout_ms / 1000.0,
+        deadline=time.monotonic() + engine_limits.timeout_ms / 1000.0,
     )
     tools = ToolDispatcher(sync_tools, None, asyncio.get_running_loop(), ValueLimits(1 << 20, 32))
     return await adapter.execute(request, tools)

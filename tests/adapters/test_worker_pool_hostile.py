@@ -80,7 +80,7 @@ def run_against(answer: str) -> tuple[RunOutcome, WorkerProcess, float]:
     worker = WorkerProcess(1, None, deaths.append)
     worker.spawn([sys.executable, "-I", "-c", STAND_IN.replace("{answer}", answer)])
     assert worker.read_ready()
-    request = StartRequest(program="(async () => 1)", globals_json="{}", limits=limits(), deadline=time.time() + 5)
+    request = StartRequest(program="(async () => 1)", globals_json="{}", limits=limits(), deadline=time.monotonic() + 5)
     tools = ToolDispatcher(None, None, None, ValueLimits(1 << 20, 32))
     channel = WorkerChannel(worker, 1, request)
     started = time.perf_counter()

@@ -164,7 +164,7 @@ def run_engine(program: str, limits: EngineLimits | None = None, handler: Any = 
         program=program,
         globals_json="{}",
         limits=limits,
-        deadline=time.time() + limits.timeout_ms / 1000.0,
+        deadline=time.monotonic() + limits.timeout_ms / 1000.0,
     )
     session = QuickJsSession(request)
     try:

@@ -12,7 +12,6 @@ thread warms the next one before it checks in. A thread still busy at the deadli
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from ..bridge.dispatch import ToolDispatcher
 from ..bridge.protocol import RunOutcome, StartRequest
@@ -20,6 +19,7 @@ from ..config import DoubleVmOptions
 from ..engine.wasm_module import get_runtime
 from ..engine.wasm_session import WarmWasmContext, WasmSession
 from ..engine.wasm_watchdog import TICK_S
+from ..outcome import now as run_clock
 from .engine_threads import EngineThreads
 
 #: How long after the outer deadline a stuck engine thread is given up on.
@@ -67,7 +67,7 @@ class DoubleVmAdapter:
         return dataclasses.replace(request, limits=limits, deadline=deadline), vm_deadline
 
     async def execute(self, request: StartRequest, tools: ToolDispatcher) -> RunOutcome:
-        run_request, vm_deadline = self.bounded(request, time.time())
+        run_request, vm_deadline = self.bounded(request, run_clock())
         give_up_at = max(run_request.deadline, vm_deadline) + DEADLINE_GRACE_S
         return await self._threads.run(run_request, tools, extra=vm_deadline, give_up_at=give_up_at)
 

@@ -13,13 +13,13 @@ import asyncio
 import collections
 import os
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from ..bridge.dispatch import ToolDispatcher
 from ..bridge.driver import EngineChannel, drive
 from ..bridge.protocol import RunOutcome, StartRequest
+from ..outcome import now as run_clock
 
 Warm = TypeVar("Warm")
 #: Opens the engine side of one run: (request, the thread's warm engine or None, the adapter's extra).
@@ -197,14 +197,14 @@ class EngineThreads(Generic[Warm]):
     async def run(
         self, request: StartRequest, tools: ToolDispatcher, *, extra: Any = None, give_up_at: float
     ) -> RunOutcome:
-        """Drive one run on an engine thread; past `give_up_at` (time.time()) the thread is retired and the
+        """Drive one run on an engine thread; past `give_up_at` (run_clock()) the thread is retired and the
         run ends TIMEOUT."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[RunOutcome] = loop.create_future()
         thread = self._check_out()
         thread.submit((request, extra, tools, loop, waiter))
         # A plain timer instead of wait_for: no extra task per run on the latency path.
-        timer = loop.call_later(max(give_up_at - time.time(), 0), _give_up, waiter)
+        timer = loop.call_later(max(give_up_at - run_clock(), 0), _give_up, waiter)
         try:
             return await waiter
         except _GivenUp:

@@ -40,6 +40,7 @@ from ..bridge.framing import pack
 from ..bridge.protocol import RunOutcome, Slice, StartRequest, ToolResult
 from ..bridge.wire import read_fail, read_slice, settle_message, start_message
 from ..config import WorkerPoolOptions
+from ..outcome import now as run_clock
 from .worker_process import Mailbox, RunFailure, WorkerProcess, WorkerUnavailable, crashed
 
 #: How long past a run's deadline a worker may keep computing before it is killed.
@@ -346,7 +347,7 @@ class WorkerPoolAdapter:
         if admitted:
             self._send_early(run)
             self._dispatch(run)
-        timer = loop.call_later(max(run.deadline - time.time(), 0), self._expire, run)
+        timer = loop.call_later(max(run.deadline - run_clock(), 0), self._expire, run)
         try:
             return await waiter
         finally:
@@ -545,11 +546,11 @@ class WorkerPoolAdapter:
             attempts += 1
             if channel is None:
                 if not worker.ready.is_set():
-                    waited_from = time.time()
+                    waited_from = run_clock()
                     worker.ready.wait(SPAWN_TIMEOUT_S + 1.0)
-                    run.deadline += time.time() - waited_from  # start-up is not the script's time
+                    run.deadline += run_clock() - waited_from  # start-up is not the script's time
                 run.phase = "running"
-                if run.waiter.done() or time.time() >= run.deadline:
+                if run.waiter.done() or run_clock() >= run.deadline:
                     outcome = _outcome("TIMEOUT", f"Execution timed out after {run.request.limits.timeout_ms}ms")
                     break
                 request = run.request
@@ -627,7 +628,7 @@ class WorkerPoolAdapter:
             if phase == "queued" and run in self._queue:
                 self._queue.remove(run)
             waiting_for_start = phase == "assigned" and run.worker is not None and not run.worker.ready.is_set()
-        late = time.time() - run.deadline
+        late = run_clock() - run.deadline
         if waiting_for_start or (phase in ("assigned", "running") and late < DEADLINE_GRACE_S + BACKSTOP_S):
             delay = max(DEADLINE_GRACE_S + BACKSTOP_S - late, TICK_S)
             run.loop.call_later(delay, self._expire, run)
@@ -700,7 +701,7 @@ class WorkerPoolAdapter:
             self._dispatch(run)
 
     def _tick(self) -> None:
-        now_wall = time.time()
+        now_wall = run_clock()
         now = time.monotonic()
         cap = self.options.max_worker_memory
         idle_s = None if self.options.idle_timeout is None else self.options.idle_timeout / 1000.0

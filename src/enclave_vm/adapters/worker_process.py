@@ -27,6 +27,7 @@ from typing import Any
 from ..bridge.framing import FrameError, FrameReader, PeerClosed, pack, write_all
 from ..bridge.wire import WireError, answer_run
 from ..engine.session import EngineTerminated
+from ..outcome import now as run_clock
 
 #: How a worker process starts: a fresh interpreter in isolated mode that loads only the engine side of
 #: the package (the package's public facade and its validator are never imported in a worker).
@@ -302,9 +303,9 @@ class WorkerProcess:
 
     def failure(self, box: Mailbox) -> RunFailure:
         """What a run on this dead worker ends with."""
-        if self.cause == "timeout" and (box.run == self.culprit or time.time() >= box.deadline):
+        if self.cause == "timeout" and (box.run == self.culprit or run_clock() >= box.deadline):
             return RunFailure("TIMEOUT", "Execution timed out")
-        if time.time() >= box.deadline:
+        if run_clock() >= box.deadline:
             return RunFailure("TIMEOUT", "Execution timed out")
         if self.cause == "memory":
             return RunFailure(

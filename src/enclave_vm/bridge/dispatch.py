@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
-import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..outcome import now as run_clock
 from ..sidecar.references import SidecarError
 from .codec import CodecError, ValueLimits, decode, encode
 from .protocol import ToolCall, ToolResult
@@ -71,7 +71,7 @@ class ToolDispatcher:
         for call in calls:
             if self.cancelled:
                 raise RunTerminated("RUNTIME_ERROR", "The run was cancelled by the host")
-            if time.time() >= deadline:  # a slow sync tool must not let later calls run late
+            if run_clock() >= deadline:  # a slow sync tool must not let later calls run late
                 raise RunTerminated("TIMEOUT", "Execution timed out while running tool calls")
             outcome = self._invoke(call)
             if isinstance(outcome, ToolResult):
@@ -79,7 +79,7 @@ class ToolDispatcher:
             else:
                 waiting[outcome] = call
         if waiting:
-            remaining = deadline - time.time()
+            remaining = deadline - run_clock()
             done, not_done = concurrent.futures.wait(waiting, timeout=max(remaining, 0))
             if not_done:
                 for future in not_done:

@@ -8,9 +8,9 @@ and the tool dispatcher, and enforces the host side of the limits.
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
+from ..outcome import now as run_clock
 from .dispatch import RunTerminated, ToolDispatcher
 from .protocol import EngineLimits, RunOutcome, Slice, StartRequest, ToolResult
 
@@ -81,7 +81,7 @@ def drive(channel: EngineChannel, request: StartRequest, tools: ToolDispatcher) 
                 )
             progress.tool_calls += len(step.tool_calls)
             results = tools.run_batch(step.tool_calls, request.deadline)
-            if time.time() >= request.deadline:
+            if run_clock() >= request.deadline:
                 raise RunTerminated("TIMEOUT", f"Execution timed out after {limits.timeout_ms}ms")
             step = channel.settle(results)
     except RunTerminated as exc:

@@ -37,7 +37,7 @@ class StartRequest:
     globals_json: str
     limits: EngineLimits
     deadline: float
-    """Wall-clock deadline, seconds since the epoch (time.time())."""
+    """When the run must end, on the run clock (`outcome.now()`: monotonic seconds)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 import quickjs
 
 from ..bridge.protocol import FinalRecord, Slice, StartRequest, ToolCall, ToolResult
+from ..outcome import now as run_clock
 
 PRELUDE = resources.files(__package__).joinpath("prelude.js").read_text(encoding="utf-8")
 
@@ -63,7 +64,8 @@ def init_config(request: StartRequest) -> str:
     return json.dumps(
         {
             "timeout": limits.timeout_ms,
-            "deadline": request.deadline * 1000.0,
+            # The prelude reads the time with Date.now(): the run-clock deadline as epoch milliseconds.
+            "deadline": (time.time() + request.deadline - run_clock()) * 1000.0,
             "maxToolCalls": limits.max_tool_calls,
             "maxIterations": limits.max_iterations,
             "consoleBytes": limits.console_bytes,
@@ -179,7 +181,7 @@ class QuickJsSession:
 
     # -- internals --
     def _remaining(self) -> float:
-        return self._deadline - time.time()
+        return self._deadline - run_clock()
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         remaining = self._remaining()
@@ -200,7 +202,7 @@ class QuickJsSession:
         job by the budget left now; the wall clock is checked between jobs as well. `started` is when the
         engine call that led here began (the script's synchronous part runs inside `start`).
         """
-        remaining = self._deadline - time.time()
+        remaining = self._deadline - run_clock()
         if remaining <= 0:
             raise EngineTerminated("TIMEOUT", "Execution timed out")
         self._ctx.set_time_limit(remaining * _CPU_FACTOR + 0.05)
@@ -210,7 +212,7 @@ class QuickJsSession:
         try:
             while run_job():
                 count += 1
-                if count % _JOB_CHECK_EVERY == 0 and time.time() >= deadline:
+                if count % _JOB_CHECK_EVERY == 0 and run_clock() >= deadline:
                     raise EngineTerminated("TIMEOUT", "Execution timed out")
             state = parse_state(self._ctl("drain"), None)
         except quickjs.JSException as exc:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import ctypes
 import os
-import time
 
 import wasmtime
 from wasmtime import _bindings  # the unchecked call path and raw memory access
 from wasmtime._extern import wrap_extern
 
+from ..outcome import now as run_clock
 from .session import EngineTerminated, classify_engine_exception
 from .wasm_module import PAGE, SIGNATURES, WasmRuntime
 
@@ -61,7 +61,7 @@ class QuickJsVm:
         store = wasmtime.Store(runtime.engine)
         store.set_wasi(wasmtime.WasiConfig())  # empty: no preopens, no environment, no args, no stdio
         store.set_limits(memory_size=memory_cap)
-        store.set_epoch_deadline(runtime.watchdog.ticks_until(time.time() + WARM_BUDGET_S))
+        store.set_epoch_deadline(runtime.watchdog.ticks_until(run_clock() + WARM_BUDGET_S))
         self._store = store
         self._memory_cap = memory_cap
         self.dead = False

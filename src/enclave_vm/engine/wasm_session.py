@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 
 from ..bridge.protocol import Slice, StartRequest, ToolResult
+from ..outcome import now as run_clock
 from .session import PRELUDE, EngineTerminated, init_config, parse_state, settle_payload
 from .wasm_glue import QuickJsVm
 from .wasm_module import WasmRuntime, get_runtime
@@ -132,7 +132,7 @@ class WasmSession:
         return self._warm
 
     def _check_time(self) -> None:
-        if self._deadline - time.time() <= 0:
+        if self._deadline - run_clock() <= 0:
             raise EngineTerminated("TIMEOUT", "Execution timed out")
 
     def _control(self, warm: WarmWasmContext, op: str, arg: int) -> int:

@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Protocol
 
+from ..outcome import now as run_clock
+
 TICK_S = 0.01
 
 
@@ -26,8 +28,8 @@ class EpochWatchdog:
 
     @staticmethod
     def ticks_until(deadline: float) -> int:
-        """Ticks to give a store whose code must stop at `deadline` (seconds since the epoch)."""
-        return max(1, math.ceil((deadline - time.time()) / TICK_S) + 1)
+        """Ticks to give a store whose code must stop at `deadline` (on the run clock, `outcome.now()`)."""
+        return max(1, math.ceil((deadline - run_clock()) / TICK_S) + 1)
 
     def enter(self) -> None:
         """A run entered the VM: keep ticking until it leaves."""

@@ -19,6 +19,7 @@ from ..config import (
     SecurityLevel,
     SidecarOptions,
 )
+from ..outcome import now as run_clock
 from ..results import ErrorCode, ExecutionResult, make_error
 from .memory_store import shared_memory_store
 from .redis_store import RedisStore
@@ -95,7 +96,7 @@ class SidecarRun:
         self.references = 0
 
     def _timeout(self) -> float:
-        return min(self._sidecar.timeout, max(self._deadline - time.time(), 0.05))
+        return min(self._sidecar.timeout, max(self._deadline - run_clock(), 0.05))
 
     # ---- tool results ----
     def offload(self, value: Any, what: str) -> str | None:
@@ -179,7 +180,7 @@ class SidecarRun:
         except SidecarError as exc:
             result.success = False
             result.value = None
-            if time.time() >= self._deadline:
+            if run_clock() >= self._deadline:
                 message = f"Execution timed out while resolving the returned value ({exc.message})"
                 result.error = make_error(ErrorCode.TIMEOUT, message)
             else:
