@@ -8,7 +8,7 @@ import threading
 from enclave_vm.adapters.engine_threads import EngineThreads
 from enclave_vm.bridge.codec import ValueLimits
 from enclave_vm.bridge.dispatch import ToolDispatcher
-from enclave_vm.bridge.protocol import FinalRecord, Slice, StartRequest, ToolResult
+from enclave_vm.bridge.protocol import FinalRecord, Settled, StartRequest, Step, ToolResult
 from engine_fixtures import engine_limits
 
 
@@ -28,10 +28,10 @@ class _ReturnsOne:
     def __init__(self, log: _Log) -> None:
         self._log = log
 
-    def start(self) -> Slice:
-        return Slice(final=FinalRecord(ok=True, value_json="1"))
+    def start(self) -> Step:
+        return Settled(final=FinalRecord(ok=True, value_json="1"))
 
-    def settle(self, results: list[ToolResult]) -> Slice:
+    def settle(self, results: list[ToolResult]) -> Step:
         raise AssertionError("no tool calls here")
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..outcome import RunEnded
 from ..outcome import now as run_clock
 from ..sidecar.references import SidecarError
 from .codec import CodecError, ValueLimits, decode, encode
@@ -26,13 +27,8 @@ if TYPE_CHECKING:
 ToolHandler = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[Any] | Any]
 
 
-class RunTerminated(Exception):
-    """The host ended the run with a terminal code (a cap, the deadline)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+#: The host ended the run with a terminal code (a cap, the deadline): the run's one exception.
+RunTerminated = RunEnded
 
 
 @dataclass

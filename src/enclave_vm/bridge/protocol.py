@@ -2,14 +2,16 @@
 a WebAssembly VM without the host-side logic changing.
 
 host → engine: `StartRequest` (once), then `ToolResult` batches.
-engine → host: a `Slice` after every step: queued tool calls, console lines, counters, and the final
-record once the script settled.
+engine → host: a typed `Step` after every step (tools requested, settled, a limit tripped, or stalled),
+with the console lines and counters of that step.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from ..outcome import ErrorCode, as_code
 
 
 @dataclass(frozen=True)
@@ -66,16 +68,81 @@ class FinalRecord:
     stack: str = ""
 
 
-@dataclass
-class Slice:
-    tool_calls: list[ToolCall] = field(default_factory=list)
+@dataclass(kw_only=True)
+class StepBase:
+    """What every engine step reports besides how it ended."""
+
     stdout: list[str] = field(default_factory=list)
     iterations: int = 0
-    terminal_code: str = ""
-    """Set once the engine tripped a terminal limit; the run ends with this code."""
-    terminal_message: str = ""
-    final: FinalRecord | None = None
     memory_usage: int | None = None
+
+
+@dataclass(kw_only=True)
+class ToolsRequested(StepBase):
+    """The script is waiting and queued these tool calls."""
+
+    calls: list[ToolCall]
+
+
+@dataclass(kw_only=True)
+class Settled(StepBase):
+    """The script's promise settled: returned a value or threw."""
+
+    final: FinalRecord
+
+
+@dataclass(kw_only=True)
+class LimitTripped(StepBase):
+    """A terminal limit tripped inside the engine (sticky: whatever the script did after does not count)."""
+
+    code: ErrorCode
+    message: str
+
+
+@dataclass(kw_only=True)
+class Stalled(StepBase):
+    """Nothing was queued and nothing settled. A deadlock only when `jobs_pending` is False: then nothing
+    queued can ever settle the script's promise."""
+
+    jobs_pending: bool = False
+
+
+Step = ToolsRequested | Settled | LimitTripped | Stalled
+"""The typed result of one engine step."""
+
+
+def make_step(
+    *,
+    calls: list[ToolCall],
+    stdout: list[str],
+    iterations: int,
+    terminal_code: str,
+    terminal_message: str,
+    final: FinalRecord | None,
+    memory_usage: int | None = None,
+    jobs_pending: bool = False,
+) -> Step:
+    """The one reading of an engine's state after a step: a tripped limit wins over a final record, a
+    final record over queued calls (a script that returned without awaiting its calls is done)."""
+    base: dict[str, Any] = {"stdout": stdout, "iterations": iterations, "memory_usage": memory_usage}
+    if terminal_code:
+        return LimitTripped(code=as_code(terminal_code), message=terminal_message, **base)
+    if final is not None:
+        return Settled(final=final, **base)
+    if calls:
+        return ToolsRequested(calls=calls, **base)
+    return Stalled(jobs_pending=jobs_pending, **base)
+
+
+def step_fields(step: Step) -> tuple[list[ToolCall], str, str, FinalRecord | None]:
+    """(calls, terminal code, terminal message, final record) of a step: the inverse of `make_step`."""
+    if isinstance(step, LimitTripped):
+        return [], str(step.code), step.message, None
+    if isinstance(step, Settled):
+        return [], "", "", step.final
+    if isinstance(step, ToolsRequested):
+        return step.calls, "", "", None
+    return [], "", "", None
 
 
 @dataclass

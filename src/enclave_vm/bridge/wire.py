@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .protocol import EngineLimits, FinalRecord, Slice, StartRequest, ToolCall, ToolResult
+from ..outcome import SCRIPT_CODES, TERMINAL_CODES
+from .protocol import EngineLimits, FinalRecord, StartRequest, Step, ToolCall, ToolResult, make_step, step_fields
 
 #: Codes an engine may end a run with; anything else from a worker is reported as RUNTIME_ERROR.
 ENGINE_CODES = frozenset(
@@ -61,20 +62,19 @@ def read_results(message: list[Any]) -> list[ToolResult]:
 # ---- worker → host ----
 
 
-def slice_message(run: int, step: Slice) -> list[Any]:
-    final = step.final
+def slice_message(run: int, step: Step) -> list[Any]:
+    calls, terminal_code, terminal_message, final = step_fields(step)
     record = None
     if final is not None:
         record = [final.ok, final.value_json, final.code, final.name, final.message, final.stack]
-    calls = [[c.id, c.name, c.args_json] for c in step.tool_calls]
     return [
         "slice",
         run,
-        calls,
+        [[c.id, c.name, c.args_json] for c in calls],
         step.stdout,
         step.iterations,
-        step.terminal_code,
-        step.terminal_message,
+        terminal_code,
+        terminal_message,
         record,
         step.memory_usage,
     ]
@@ -96,9 +96,15 @@ def _str(value: object, what: str) -> str:
     return value
 
 
-def _code(value: object, what: str, *, allow_empty: bool = False) -> str:
+def _code(
+    value: object,
+    what: str,
+    *,
+    allow_empty: bool = False,
+    allowed: frozenset[str] = ENGINE_CODES,
+) -> str:
     code = _str(value, what)
-    if code in ENGINE_CODES or (allow_empty and code == ""):
+    if code in allowed or (allow_empty and code == ""):
         return code
     return "RUNTIME_ERROR"
 
@@ -110,8 +116,8 @@ def answer_run(message: object) -> int:
     return _int(message[1], "run id")
 
 
-def read_slice(message: list[Any]) -> Slice:
-    """A worker's `slice` answer as a Slice; every field checked."""
+def read_slice(message: list[Any]) -> Step:
+    """A worker's `slice` answer as a Step; every field checked."""
     if len(message) != 9:
         raise WireError("a slice has 9 fields")
     _, _, calls, stdout, iterations, terminal_code, terminal_message, final, memory = message
@@ -132,16 +138,16 @@ def read_slice(message: list[Any]) -> Slice:
         record = FinalRecord(
             ok=ok,
             value_json=_str(value_json, "value"),
-            code=_code(code, "code", allow_empty=ok),
+            code=_code(code, "code", allow_empty=ok, allowed=SCRIPT_CODES),
             name=_str(name, "name"),
             message=_str(text, "message"),
             stack=_str(stack, "stack"),
         )
-    return Slice(
-        tool_calls=tool_calls,
+    return make_step(
+        calls=tool_calls,
         stdout=stdout,
         iterations=_int(iterations, "iterations"),
-        terminal_code=_code(terminal_code, "terminal code", allow_empty=True),
+        terminal_code=_code(terminal_code, "terminal code", allow_empty=True, allowed=TERMINAL_CODES),
         terminal_message=_str(terminal_message, "terminal message"),
         final=record,
         memory_usage=None if memory is None else _int(memory, "memory usage"),
