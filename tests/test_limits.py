@@ -70,10 +70,35 @@ async def test_timeout_per_run_override(make_enclave: MakeEnclave) -> None:
     assert time.perf_counter() - started < 1.0
 
 
-async def test_timeout_endless_microtasks(make_enclave: MakeEnclave) -> None:
-    with make_enclave(timeout=300) as enclave:
-        result = await enclave.run("const spin = async () => { await null; return spin(); }; await spin();")
-    assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
+SPIN = "const spin = async () => { await null; return spin(); }; await spin();"
+THEN_CHAIN = "const next = async () => 1; const loop = () => next().then(loop); await loop();"
+
+
+@pytest.mark.parametrize("code", [SPIN, THEN_CHAIN], ids=["spin", "then-chain"])
+async def test_timeout_endless_microtasks(make_enclave: MakeEnclave, code: str) -> None:
+    """With memory to spare, an endless microtask chain is stopped by the deadline, every time."""
+    with make_enclave(timeout=300, memory_limit=512 << 20) as enclave:
+        for _ in range(3):
+            result = await enclave.run(code)
+            assert result.error is not None and result.error.code is ErrorCode.TIMEOUT, result.error
+
+
+async def test_growing_microtask_chain_runs_out_of_memory(make_enclave: MakeEnclave) -> None:
+    """The spin script's promise chain keeps growing: under a small heap it ends MEMORY_LIMIT_EXCEEDED,
+    never as a deadlock, though the failing job leaves no trace in the script's own state."""
+    with make_enclave(timeout=20_000, memory_limit=8 << 20) as enclave:
+        for _ in range(3):
+            result = await enclave.run(SPIN)
+            assert result.error is not None and result.error.code is ErrorCode.MEMORY_LIMIT_EXCEEDED, result.error
+
+
+async def test_a_real_deadlock_ends_at_once(make_enclave: MakeEnclave) -> None:
+    """A promise nothing can settle (no job, tool call or timer left) ends at once as a DeadlockError."""
+    with make_enclave(timeout=20_000) as enclave:
+        result = await enclave.run("const never = { then: () => {} };\nconsole.log('waiting');\nawait never;")
+    assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
+    assert result.error.name == "DeadlockError" and result.stdout == "waiting\n"
+    assert result.stats.duration < 10_000  # far below the timeout: it did not wait for the deadline
 
 
 async def test_timeout_is_terminal_even_when_caught(make_enclave: MakeEnclave) -> None:

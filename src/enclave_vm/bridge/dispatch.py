@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import threading
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..outcome import RunEnded
+from ..outcome import ErrorCode, RunEnded
 from ..outcome import now as run_clock
 from ..sidecar.references import SidecarError
 from .codec import CodecError, ValueLimits, decode, encode
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
     from ..sidecar.session import SidecarRun
 
 ToolHandler = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[Any] | Any]
-
-
-#: The host ended the run with a terminal code (a cap, the deadline): the run's one exception.
-RunTerminated = RunEnded
 
 
 @dataclass
@@ -54,41 +51,76 @@ class ToolDispatcher:
     sidecar: SidecarRun | None = None
     """The reference sidecar of this run: large results stay host-side, references in arguments resolve."""
 
-    cancelled: bool = False
-    """Set when the caller stopped waiting for the run (its task was cancelled): no further tool runs."""
+    _ended: RunEnded | None = field(default=None, init=False)
+    _in_flight: set[concurrent.futures.Future[Any]] = field(default_factory=set, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    in_sync_tool: bool = field(default=False, init=False)
+    """True while a sync handler runs on the driving thread (which then cannot notice the deadline)."""
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the run was ended from outside its driving thread: no further tool runs."""
+        return self._ended is not None
+
+    def end(self, reason: RunEnded) -> None:
+        """The run is over (deadline, a limit, the caller gave up, its worker died): no further tool call
+        starts, and running async tools are cancelled at once (they see CancelledError). A sync tool
+        running in a thread cannot be stopped; its result is dropped. The first reason given wins."""
+        with self._lock:
+            if self._ended is None:
+                self._ended = reason
+            running, self._in_flight = self._in_flight, set()
+        for future in running:
+            future.cancel()
 
     def cancel(self) -> None:
-        self.cancelled = True
+        """The caller stopped waiting for the run (its task was cancelled)."""
+        self.end(RunEnded(ErrorCode.RUNTIME_ERROR, "The run was cancelled by the host"))
+
+    def _check_open(self) -> None:
+        ended = self._ended
+        if ended is not None:
+            raise RunEnded(ended.code, ended.message, ended.name)
 
     def run_batch(self, calls: list[ToolCall], deadline: float) -> list[ToolResult]:
         """Run every call (async ones concurrently) and return their results in call order."""
         results: dict[int, ToolResult] = {}
         waiting: dict[concurrent.futures.Future[Any], ToolCall] = {}
-        for call in calls:
-            if self.cancelled:
-                raise RunTerminated("RUNTIME_ERROR", "The run was cancelled by the host")
-            if run_clock() >= deadline:  # a slow sync tool must not let later calls run late
-                raise RunTerminated("TIMEOUT", "Execution timed out while running tool calls")
-            outcome = self._invoke(call)
-            if isinstance(outcome, ToolResult):
-                results[call.id] = outcome
-            else:
-                waiting[outcome] = call
-        if waiting:
-            remaining = deadline - run_clock()
-            done, not_done = concurrent.futures.wait(waiting, timeout=max(remaining, 0))
-            if not_done:
-                for future in not_done:
-                    future.cancel()
-                raise RunTerminated("TIMEOUT", "Execution timed out while waiting for a tool call")
-            for future in done:
-                call = waiting[future]
-                try:
-                    value = future.result()
-                except BaseException as exc:  # the handler's failure is the script's tool error
-                    results[call.id] = self._failed(call, exc)
+        try:
+            for call in calls:
+                self._check_open()
+                if run_clock() >= deadline:  # a slow sync tool must not let later calls run late
+                    raise RunEnded(ErrorCode.TIMEOUT, "Execution timed out while running tool calls")
+                outcome = self._invoke(call)
+                if isinstance(outcome, ToolResult):
+                    results[call.id] = outcome
                 else:
-                    results[call.id] = self._encode(call, value)
+                    waiting[outcome] = call
+                    with self._lock:
+                        if self._ended is None:
+                            self._in_flight.add(outcome)
+                        else:
+                            outcome.cancel()
+            if waiting:
+                remaining = deadline - run_clock()
+                done, not_done = concurrent.futures.wait(waiting, timeout=max(remaining, 0))
+                self._check_open()
+                if not_done:
+                    raise RunEnded(ErrorCode.TIMEOUT, "Execution timed out while waiting for a tool call")
+                for future in done:
+                    call = waiting[future]
+                    try:
+                        value = future.result()
+                    except BaseException as exc:  # the handler's failure is the script's tool error
+                        results[call.id] = self._failed(call, exc)
+                    else:
+                        results[call.id] = self._encode(call, value)
+            self._check_open()
+        finally:
+            with self._lock:
+                self._in_flight.difference_update(waiting)
+            for future in waiting:
+                future.cancel()  # no-op for finished calls; stops the ones a raised end left running
         return [results[call.id] for call in calls]
 
     def _invoke(self, call: ToolCall) -> ToolResult | concurrent.futures.Future[Any]:
@@ -96,7 +128,7 @@ class ToolDispatcher:
             args = decode(call.args_json, self.limits, f"arguments of tool '{call.name}'")
         except CodecError as exc:
             if exc.too_large:
-                raise RunTerminated("MEMORY_LIMIT_EXCEEDED", str(exc)) from None
+                raise RunEnded("MEMORY_LIMIT_EXCEEDED", str(exc)) from None
             return ToolResult(call.id, False, str(exc))
         if not isinstance(args, dict):
             return ToolResult(call.id, False, f"arguments of tool '{call.name}' must be an object")
@@ -107,10 +139,13 @@ class ToolDispatcher:
                 args = self.sidecar.resolve(args, call.args_json, f"arguments of tool '{call.name}'")
             except SidecarError as exc:
                 return ToolResult(call.id, False, exc.message)
+        self.in_sync_tool = True
         try:
             value = self.handler(call.name, args, self.context)
         except Exception as exc:
             return self._failed(call, exc)
+        finally:
+            self.in_sync_tool = False
         if inspect.isawaitable(value):
             if self.loop is None or self.loop.is_closed():
                 if inspect.iscoroutine(value):
@@ -131,7 +166,7 @@ class ToolDispatcher:
             return ToolResult(call.id, True, encode(value, self.limits, f"result of tool '{call.name}'"))
         except CodecError as exc:
             if exc.too_large:
-                raise RunTerminated("MEMORY_LIMIT_EXCEEDED", str(exc)) from None
+                raise RunEnded("MEMORY_LIMIT_EXCEEDED", str(exc)) from None
             return ToolResult(call.id, False, f"Tool '{call.name}' returned a value that is not JSON data")
 
     def _failed(self, call: ToolCall, exc: BaseException) -> ToolResult:

@@ -30,8 +30,9 @@ class EngineChannel(Protocol):
     def close(self) -> None: ...
 
 
-class _Progress:
-    """What the run did so far: its console lines and counters, carried into any outcome."""
+class RunProgress:
+    """What the run did so far: its console lines and counters, carried into any outcome. An adapter that
+    gives up on a stuck engine builds its outcome from the same record (`failed`)."""
 
     def __init__(self, request: StartRequest) -> None:
         self.request = request
@@ -47,7 +48,7 @@ class _Progress:
             self.memory = max(self.memory or 0, step.memory_usage)
 
     def _outcome(self, outcome: RunOutcome) -> RunOutcome:
-        outcome.stdout = self.stdout
+        outcome.stdout = list(self.stdout)
         outcome.tool_call_count = self.tool_calls
         outcome.iteration_count = self.iterations
         outcome.memory_usage = self.memory
@@ -64,10 +65,12 @@ class _Progress:
         return self._outcome(RunOutcome(ok=False, code=str(decided), name=name, message=message, stack=stack))
 
 
-def drive(channel: EngineChannel, request: StartRequest, tools: ToolDispatcher) -> RunOutcome:
+def drive(
+    channel: EngineChannel, request: StartRequest, tools: ToolDispatcher, progress: RunProgress | None = None
+) -> RunOutcome:
     """Run one script to its end over `channel`; never raises for anything the script does.
     The caller closes the channel (after delivering the outcome, so teardown is off the latency path)."""
-    progress = _Progress(request)
+    progress = progress or RunProgress(request)
     max_tool_calls = request.limits.max_tool_calls
     try:
         step = channel.start()
