@@ -11,8 +11,7 @@ import tracemalloc
 
 import pytest
 
-from enclave_vm.adapters.worker_pool import WorkerChannel
-from enclave_vm.adapters.worker_process import WorkerProcess
+from enclave_vm.adapters.worker_pool import WorkerChannel, WorkerProcess
 from enclave_vm.bridge.codec import ValueLimits
 from enclave_vm.bridge.dispatch import ToolDispatcher
 from enclave_vm.bridge.driver import drive
