@@ -98,6 +98,8 @@ class WorkerPoolAdapter:
         )
         self._disposed = False
         self._supervisor: Supervisor | None = None
+        self._supervisor_ticking = False
+        """Whether the supervisor polls at TICK_S (runs in flight) rather than at the idle tick."""
         _register(self)
 
     # ---- the adapter protocol ----
@@ -219,6 +221,9 @@ class WorkerPoolAdapter:
             best.retiring = True  # no further runs; it stops once this one is done
         run.worker = best
         run.phase = "assigned"
+        if not self._supervisor_ticking and self._supervisor is not None:
+            self._supervisor_ticking = True
+            self._supervisor.wake()  # asleep for the idle tick: the run's deadline and pipe need watching now
         return True
 
     def _new_worker(self) -> WorkerProcess:
@@ -415,8 +420,10 @@ class WorkerPoolAdapter:
         timed_out = RunEnded(ErrorCode.TIMEOUT, timeout_message(run.request.limits.timeout_ms))
         if queued or phase == "queued":
             self._finish(run, run.ended(timed_out))
-        elif starting or late < SYNC_TOOL_GRACE_S:  # the deadline moved by the worker's start-up
-            run.loop.call_later(max(SYNC_TOOL_GRACE_S - late, TICK_S), self._expire, run)
+        elif starting:  # its deadline moves by the worker's start-up time
+            run.loop.call_later(TICK_S, self._expire, run)
+        elif late < SYNC_TOOL_GRACE_S / 2:  # the deadline moved
+            run.loop.call_later(SYNC_TOOL_GRACE_S - late, self._expire, run)
         elif run.tools.in_sync_tool or late >= DEADLINE_GRACE_S + BACKSTOP_S:
             self._give_up(run, timed_out)
         else:  # its worker is computing (killed at the grace) or its async tools are timing out
@@ -432,8 +439,7 @@ class WorkerPoolAdapter:
             self._give_up(run, RunEnded(ErrorCode.RUNTIME_ERROR, "The run was cancelled by the host"))
 
     def _on_death(self, worker: WorkerProcess) -> None:
-        """A worker died (it is SIGKILLed already): a run waiting for its tools ends now (one computing
-        ends through its driver thread, which reads the closed pipe); queued runs may go on."""
+        """A worker died (it is SIGKILLed already): its run ends now; queued runs may go on."""
         with self._lock:
             if worker in self._workers:
                 self._workers.remove(worker)
@@ -445,7 +451,10 @@ class WorkerPoolAdapter:
             if run is not None and not self._disposed and len(self._workers) < self.options.pool_size:
                 self._new_worker()  # the replacement starts at once
             ready = self._take_queued()
-        if run is not None and run.phase == "running" and run.waits_for_tools():
+        # The run ends now, without waiting for its driver thread: that thread may be in a sync tool, or
+        # still reading a pipe that closes only once the dying process has freed its memory. A protocol
+        # violation is left to the driver thread, which found it and says what it was.
+        if run is not None and run.phase == "running" and (worker.cause != "protocol" or run.waits_for_tools()):
             self._give_up(run, worker.failure())
         for other in ready:
             self._dispatch(other)
@@ -472,7 +481,11 @@ class WorkerPoolAdapter:
 
     def tick_interval(self) -> float | None:
         with self._lock:
-            if self._in_flight or self._to_spawn or self._exiting or any(not w.ready.is_set() for w in self._workers):
+            busy = (
+                self._in_flight or self._to_spawn or self._exiting or any(not w.ready.is_set() for w in self._workers)
+            )
+            self._supervisor_ticking = bool(busy)
+            if busy:
                 return TICK_S
             if not self._workers:
                 return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -222,6 +223,7 @@ class WorkerProcess:
     def exit_description(self) -> str:
         code = None
         if self.proc is not None:
+            _wait_for_exit(self.pid, _EXIT_STATUS_WAIT_S)
             try:
                 code = self.proc.wait(timeout=_EXIT_STATUS_WAIT_S)
             except subprocess.TimeoutExpired:
@@ -251,6 +253,23 @@ class WorkerProcess:
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
+
+
+def _wait_for_exit(pid: int, timeout: float) -> None:
+    """Block until `pid` exits or `timeout` passes, woken by the exit itself where the platform has
+    process file descriptors (Popen.wait with a timeout polls with growing sleeps, adding milliseconds)."""
+    if not hasattr(os, "pidfd_open"):
+        return
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:  # exited and reaped already, or no pidfd support
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll(timeout * 1000)
+    finally:
+        os.close(fd)
 
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
