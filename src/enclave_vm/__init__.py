@@ -5,7 +5,6 @@ from __future__ import annotations
 from .adapters.base import EnclaveAdapter
 from .adapters.factories import create_double_vm_adapter, create_worker_pool_adapter
 from .bridge.dispatch import ToolHandler
-from .code_tool import CodeToolResult
 from .config import (
     DoubleVmOptions,
     ScoringGateOptions,
@@ -26,7 +25,7 @@ from .results import (
 )
 from .scoring import RuleBasedScorer
 from .sidecar import is_sidecar_reference
-from .toolset import Tool, ToolArgumentError, ToolError, ToolResultError, Toolset, UnknownToolError
+from .tools import CodeToolResult, Tool, ToolArgumentError, ToolError, ToolResultError, Toolset, UnknownToolError
 
 __all__ = [
     "CodeToolResult",

@@ -36,7 +36,7 @@ from .enclave import Enclave
 from .guard import agentscript_reference
 from .results import ExecutionResult, ValidationIssue
 from .scoring import RuleBasedScorer
-from .toolset import Toolset
+from .tools import Toolset
 
 EXIT_OK = 0
 EXIT_FAILED = 1

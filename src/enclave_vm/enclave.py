@@ -9,14 +9,13 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .adapters.base import EnclaveAdapter
 from .adapters.inprocess import InProcessAdapter
 from .bridge.codec import ValueLimits
 from .bridge.dispatch import ToolDispatcher, ToolHandler
 from .bridge.protocol import EngineLimits, RunOutcome, StartRequest
-from .code_tool import CodeToolResult, run_code_tool_call
 from .config import (
     DEFAULT_MEMORY_LIMIT,
     LEVEL_DEFAULTS,
@@ -45,6 +44,9 @@ from .results import (
     make_error,
 )
 from .sidecar import Sidecar
+
+if TYPE_CHECKING:
+    from .tools.code_tool import CodeToolResult
 
 _OPTION_NAMES = frozenset(
     {
@@ -237,6 +239,10 @@ class Enclave:
         max_tool_calls: int | None = None,
     ) -> CodeToolResult:
         """Run a model's "execute AgentScript" tool call (`Toolset.code_tool`) and answer it for the model."""
+        # Code mode lives in the tools layer above the facade, which imports this module: imported
+        # here, when first used, so that the facade never depends on the layer built on it.
+        from .tools.code_tool import run_code_tool_call
+
         return await run_code_tool_call(
             self, arguments, timeout=timeout, context=context, max_tool_calls=max_tool_calls
         )

@@ -20,39 +20,17 @@ from typing import Any, TypeVar, get_type_hints, overload
 
 import docstring_parser
 
-from .config import SecurityLevel
-from .guard import agentscript_reference
-from .tool_schema import ArgumentError, TypeSpec, _pydantic_base, describe, is_json_data, object_spec, spec_for
+from ..config import SecurityLevel
+from ..guard import agentscript_reference
+from .code_tool import code_tool_definition
+from .errors import ToolArgumentError, ToolResultError, UnknownToolError
+from .schema import ArgumentError, TypeSpec, _pydantic_base, describe, is_json_data, object_spec, spec_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The parameter that receives the run's `context` (from `run(context=...)`) instead of a script argument.
 CONTEXT_PARAMETER = "context"
 _TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$")
-
-
-class ToolError(Exception):
-    """A tool call the toolset refused or could not complete; the message is what the script sees."""
-
-    def __init__(self, tool: str, message: str) -> None:
-        super().__init__(message)
-        self.tool = tool
-
-
-class UnknownToolError(ToolError, LookupError):
-    """The script called a tool name the toolset does not have."""
-
-
-class ToolArgumentError(ToolError, ValueError):
-    """An argument from the script does not match the tool's schema; `field` names it (`filter.status`)."""
-
-    def __init__(self, tool: str, field: str, message: str) -> None:
-        super().__init__(tool, f"Invalid argument '{field}' for tool '{tool}': {message}")
-        self.field = field
-
-
-class ToolResultError(ToolError, TypeError):
-    """A tool returned something that is not JSON data."""
 
 
 @dataclass(frozen=True)
@@ -333,8 +311,6 @@ class Toolset:
         With `include_prompt` (the default) the description carries `prompt(level)`; pass False when
         the prompt is already in the system message.
         """
-        from .code_tool import code_tool_definition
-
         return code_tool_definition(self, format, level=level, name=name, include_prompt=include_prompt)
 
     def __repr__(self) -> str:

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .config import SecurityLevel
-from .results import ErrorCode, ExecutionResult, ExecutionStats, make_error
+from ..config import SecurityLevel
+from ..guard import agentscript_reference
+from ..results import ErrorCode, ExecutionResult, ExecutionStats, make_error
 
 if TYPE_CHECKING:
-    from .enclave import Enclave
+    from ..enclave import Enclave
     from .toolset import Toolset
 
 FORMATS = ("openai", "anthropic")
@@ -67,12 +68,7 @@ def code_tool_definition(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
     description = _DESCRIPTION if include_prompt else _DESCRIPTION.replace("the tools below", "the available tools")
     if include_prompt:
-        if toolset is not None:
-            body = toolset.prompt(level)
-        else:
-            from .guard import agentscript_reference
-
-            body = agentscript_reference(level)
+        body = toolset.prompt(level) if toolset is not None else agentscript_reference(level)
         description += "\n\n" + body.strip()
     schema = {
         "type": "object",
