@@ -1,30 +1,41 @@
-"""JSON Schema and argument checking for Python type hints.
+"""JSON Schemas and argument checks for a tool's parameters, from pydantic.
 
-`spec_for(annotation)` turns one type hint into a `TypeSpec`: the JSON Schema an LLM reads, and a
-converter that checks a JSON value from a script against that type (and builds the Python value the
-function expects: an enum member, a dataclass, a pydantic model). Checking and schema come from the
-same walk over the type, so what the prompt promises is exactly what is enforced.
+One pydantic `TypeAdapter` over the function's parameters gives both the JSON Schema a model reads
+and the check a script's arguments pass, so what the prompt promises is what is enforced; and the
+schemas are the ones the pydantic-based tool libraries produce (FastMCP, pydantic-ai, the OpenAI SDK's
+helpers). Two choices of ours on top:
+- objects are closed (`extra="forbid"`): an unknown key, at the top or in a nested TypedDict or
+  dataclass, is an error naming it, not silently dropped (a pydantic model keeps its own config);
+- arguments are checked in pydantic's strict JSON mode: they are JSON, so `"5"` is not an int and
+  `true` is not 1, while an enum takes its value and a dataclass or model takes an object.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
+import inspect
 import json
-import math
 import sys
-import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, cast, get_args, get_origin, is_typeddict
 
-Converter = Callable[[Any, str], Any]
-"""`convert(value, path)`: the Python value for JSON `value`, or `ArgumentError` naming `path`."""
+import typing_extensions
+from pydantic import ConfigDict, Field, PydanticUserError, TypeAdapter, ValidationError
+from pydantic.errors import PydanticSchemaGenerationError
+from pydantic_core import ErrorDetails
+
+ARGUMENTS_CONFIG = ConfigDict(extra="forbid")
+_MISSING = frozenset({"missing", "missing_argument", "missing_keyword_only_argument"})
+_UNEXPECTED = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
+_JSON_TYPES = (
+    "JSON types (str, int, float, bool, None, list, dict[str, ...]), Literal, an Enum, a TypedDict, "
+    "a dataclass or a pydantic model"
+)
 
 
 class ArgumentError(Exception):
-    """A JSON value does not match its type; `path` names the field (`limit`, `filter.status`, `ids[2]`)."""
+    """Arguments do not match the schema; `path` names the field (`limit`, `filter.status`, `ids[2]`)."""
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
@@ -33,315 +44,229 @@ class ArgumentError(Exception):
 
 
 @dataclass(frozen=True)
-class TypeSpec:
+class Arguments:
+    """The checked arguments of one tool: its JSON Schema and the adapter that enforces it."""
+
     schema: dict[str, Any]
-    convert: Converter
-    defs: dict[str, Any] = field(default_factory=dict)
-    """Shared definitions (`$defs`) the schema refers to, e.g. from pydantic models."""
+    names: tuple[str, ...]
+    _adapter: TypeAdapter[dict[str, Any]]
+
+    def check(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments for the function (enum members, dataclass and model instances built);
+        `ArgumentError` naming the first field that does not match."""
+        text = json.dumps(args, separators=(",", ":"))
+        try:
+            return self._adapter.validate_json(text, strict=True)
+        except ValidationError as exc:
+            raise argument_error(exc.errors(include_url=False), args, self.names) from None
 
 
-def preview(value: Any, limit: int = 40) -> str:
-    """A short JSON rendering of a value for an error message."""
+def arguments_for(
+    parameters: list[inspect.Parameter],
+    hints: Mapping[str, Any],
+    descriptions: Mapping[str, str],
+    where: str,
+) -> Arguments:
+    """The schema and check of `parameters` (resolved `hints`; `descriptions` from the docstring).
+
+    They are those of a stand-in function with exactly these parameters (a tool's `context` is left
+    out), which pydantic validates like any function: `TypeAdapter(function).json_schema()`."""
+    annotated: list[inspect.Parameter] = []
+    for param in parameters:
+        annotation = portable(hints.get(param.name, Any))
+        description = descriptions.get(param.name) or _annotated_note(annotation)
+        if description:
+            annotation = Annotated[annotation, Field(description=description)]
+        annotated.append(param.replace(annotation=annotation))
+
+    def stand_in(**arguments: Any) -> dict[str, Any]:
+        return arguments
+
+    stand_in.__signature__ = inspect.Signature(annotated)  # type: ignore[attr-defined]
+    stand_in.__annotations__ = {param.name: param.annotation for param in annotated}
     try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = type(value).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(cast(Any, stand_in), config=ARGUMENTS_CONFIG)
+        schema = adapter.json_schema()
+    except (PydanticUserError, PydanticSchemaGenerationError, TypeError) as exc:
+        raise TypeError(_unsupported(parameters, hints, where, exc)) from None
+    return Arguments(schema, tuple(param.name for param in parameters), adapter)
 
 
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
+def returns_schema(annotation: Any, description: str | None) -> dict[str, Any] | None:
+    """The JSON Schema of a result type (as pydantic serialises it), or None when the type says nothing."""
+    if annotation is inspect.Signature.empty or annotation is None or annotation is type(None):
+        return None
+    try:
+        schema = TypeAdapter(portable(annotation)).json_schema(mode="serialization")
+    except (PydanticUserError, PydanticSchemaGenerationError, TypeError):
+        return None  # results are checked as JSON data anyway; an exotic hint only loses its schema
+    if description:
+        schema["description"] = description
+    return schema or None
+
+
+def portable(annotation: Any) -> Any:
+    """`annotation` with every `typing.TypedDict` in it rebuilt as a `typing_extensions.TypedDict`:
+    pydantic refuses the former before Python 3.12, and a tool's signature is the user's own."""
+    if sys.version_info >= (3, 12):
+        return annotation
+    return _portable(annotation, {})
+
+
+def _portable(annotation: Any, seen: dict[type, Any]) -> Any:
+    if isinstance(annotation, type) and is_typeddict(annotation):
+        if type(annotation) is not typing._TypedDictMeta:  # type: ignore[attr-defined]
+            return annotation  # already a typing_extensions one
+        if annotation not in seen:
+            hints = typing.get_type_hints(annotation, include_extras=True)
+            required = getattr(annotation, "__required_keys__", frozenset(hints))
+            fields: dict[str, Any] = {}
+            for name, hint in hints.items():
+                field = _portable(_unwrap_required(hint), seen)
+                fields[name] = field if _is_required(name, hint, required) else typing_extensions.NotRequired[field]
+            make: Any = typing_extensions.TypedDict  # the functional form, with a computed name
+            rebuilt: Any = make(annotation.__name__, fields)
+            rebuilt.__doc__ = annotation.__doc__
+            rebuilt.__module__ = annotation.__module__
+            seen[annotation] = rebuilt
+        return seen[annotation]
+    origin, args = get_origin(annotation), get_args(annotation)
+    if not args or origin is typing.Literal:
+        return annotation
+    if origin is Annotated:
+        return Annotated[(_portable(args[0], seen), *annotation.__metadata__)]
+    converted = tuple(_portable(arg, seen) for arg in args)
+    if converted == args:
+        return annotation
+    if origin is typing.Union or type(annotation).__name__ == "UnionType":
+        return typing.Union[converted]  # noqa: UP007 - built from a tuple
+    return annotation.copy_with(converted) if hasattr(annotation, "copy_with") else origin[converted]
+
+
+def _is_required(name: str, hint: Any, required: frozenset[str]) -> bool:
+    # `__required_keys__` misses NotRequired/Required written as strings (postponed annotations).
+    origin = get_origin(hint)
+    return origin is not typing.NotRequired and (origin is typing.Required or name in required)
+
+
+def _unwrap_required(hint: Any) -> Any:
+    return get_args(hint)[0] if get_origin(hint) in (typing.Required, typing.NotRequired) else hint
+
+
+def _annotated_note(annotation: Any) -> str:
+    """The text of `Annotated[X, "a note"]`: plain strings in the metadata are the field's description."""
+    if get_origin(annotation) is not Annotated:
+        return ""
+    return " ".join(meta for meta in annotation.__metadata__ if isinstance(meta, str))
+
+
+def _unsupported(parameters: list[inspect.Parameter], hints: Mapping[str, Any], where: str, exc: Exception) -> str:
+    """Which parameter's type pydantic could not take, and why, in one line."""
+    for param in parameters:
+        hint = portable(hints.get(param.name, Any))
+        try:
+            TypeAdapter(hint).json_schema()
+        except (PydanticUserError, PydanticSchemaGenerationError, TypeError) as error:
+            name = getattr(hint, "__name__", None) or str(hint)
+            reason = str(error).split("\n", 1)[0]
+            return f"{where}, parameter '{param.name}': the type {name} has no JSON form; use {_JSON_TYPES} ({reason})"
+    return f"{where}: its parameters have no JSON form ({str(exc).splitlines()[0]})"
+
+
+# ---- errors a script can act on ----
+def argument_error(errors: list[ErrorDetails], args: Mapping[str, Any], names: tuple[str, ...]) -> ArgumentError:
+    """The first argument pydantic found a problem with, as the field it concerns and a message naming
+    what was expected and what came. Within that argument the deepest problem wins (of a union's
+    members, the one that matched furthest), and alternatives at the same place are joined ("a valid
+    integer or a valid array")."""
+    located = [(_field_path(error, args), error) for error in errors]
+    argument = located[0][0][:1]
+    own = [(where, error) for where, error in located if where[:1] == argument]
+    deepest = max(len(where) for where, _ in own)
+    path = next(where for where, _ in own if len(where) == deepest)
+    alternatives = [error for where, error in own if where == path]
+    first = alternatives[0]
+    kind = first["type"]
+    if kind in _MISSING:
+        message = "required argument is missing" if len(path) == 1 else "required field is missing"
+    elif kind in _UNEXPECTED:
+        expected = ", ".join(names) or "none"
+        message = f"unexpected argument (expected: {expected})" if len(path) == 1 else "unexpected field"
+    elif kind == "json_invalid":
+        path, message = (), "a string in them is not valid Unicode text (a lone surrogate)"
+    else:
+        said = list(dict.fromkeys(error["msg"] for error in alternatives))
+        message = " or ".join([said[0], *(text.removeprefix("Input should be ") for text in said[1:])])
+        message += f", got {_shown(first['input'])}"
+    others = len({where[:1] for where, _ in located} - {argument})
+    if others:
+        message += f" (and {others} more problem{'s' if others > 1 else ''})"
+    return ArgumentError(_joined(path) or "arguments", message)
+
+
+def _field_path(error: ErrorDetails, args: Mapping[str, Any]) -> tuple[str | int, ...]:
+    """Pydantic's location without the names of union members (`int`, `list[int]`, a model's name),
+    found by following the location through the arguments themselves."""
+    loc = error["loc"]
+    value: Any = args
+    path: list[str | int] = []
+    for index, part in enumerate(loc):
+        missing_here = index == len(loc) - 1 and error["type"] in _MISSING  # the absent key itself
+        if isinstance(value, Mapping) and isinstance(part, str) and (part in value or missing_here):
+            path.append(part)
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int):
+            path.append(part)
+            value = value[part] if 0 <= part < len(value) else None
+    return tuple(path)
+
+
+def _joined(path: tuple[str | int, ...]) -> str:
+    """`filter.status`, `ids[2]`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _shown(value: Any) -> str:
+    """What came instead, briefly: a short scalar as JSON, a container by its kind."""
     if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+        return json.dumps(value[:40] + ("…" if len(value) > 40 else ""), ensure_ascii=False)
+    if value is None or isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    return "an array" if isinstance(value, list) else "an object"
 
 
-def _wrong(path: str, expected: str, value: Any) -> ArgumentError:
-    # Only the kind of the value: it may hold data the script cannot read (a resolved sidecar reference).
-    return ArgumentError(path, f"expected {expected}, got {_json_kind(value)}")
+# ---- schemas in prompts ----
+_SCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
+_SCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not", "contains", "if", "then", "else", "propertyNames")
 
 
-def _identity(value: Any, path: str) -> Any:
-    return value
-
-
-def _scalar(kind: str, check: Callable[[Any], bool], cast: Callable[[Any], Any] = lambda v: v) -> TypeSpec:
-    article = "an" if kind[0] in "aeiou" else "a"
-
-    def convert(value: Any, path: str) -> Any:
-        if not check(value):
-            raise _wrong(path, f"{article} {kind}", value)
-        return cast(value)
-
-    return TypeSpec({"type": kind}, convert)
-
-
-_SCALARS: dict[Any, TypeSpec] = {
-    str: _scalar("string", lambda v: isinstance(v, str)),
-    bool: _scalar("boolean", lambda v: isinstance(v, bool)),
-    int: _scalar("integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
-    float: _scalar(
-        "number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v), float
-    ),
-    type(None): _scalar("null", lambda v: v is None),
-}
-
-
-def _pydantic_base() -> type | None:
-    """pydantic's BaseModel if pydantic is already imported; a model annotation implies it is."""
-    module = sys.modules.get("pydantic")
-    base = getattr(module, "BaseModel", None)
-    return base if isinstance(base, type) else None
-
-
-def strip_titles(schema: Any) -> Any:
-    """A schema without pydantic's generated `title` keys (property names called `title` are kept)."""
-    if isinstance(schema, list):
-        return [strip_titles(item) for item in schema]
+def without_titles(schema: Any) -> Any:
+    """`schema` without the `title`s pydantic derives from names (`"limit"` → `"Limit"`): they cost a
+    model's prompt tokens and say nothing. Only keywords are walked, so a property named `title` stays."""
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
-        if key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
-            out[key] = {name: strip_titles(sub) for name, sub in value.items()}
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: without_titles(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [without_titles(sub) for sub in value]
+        elif key in _SCHEMA_VALUES:
+            out[key] = without_titles(value)
         else:
-            out[key] = strip_titles(value)
+            out[key] = value
     return out
 
 
-def _pydantic_spec(model: type) -> TypeSpec:
-    from pydantic import ValidationError
-
-    schema = strip_titles(model.model_json_schema(ref_template="#/$defs/{model}"))  # type: ignore[attr-defined]
-    defs = schema.pop("$defs", {})
-
-    def convert(value: Any, path: str) -> Any:
-        try:
-            return model.model_validate(value)  # type: ignore[attr-defined]
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = path
-            for part in first.get("loc", ()):
-                where = f"{where}[{part}]" if isinstance(part, int) else f"{where}.{part}"
-            message = str(first.get("msg") or "invalid value")
-            raise ArgumentError(where, message[:1].lower() + message[1:]) from None
-
-    return TypeSpec(schema, convert, defs)
-
-
-def _enum_spec(cls: type[enum.Enum]) -> TypeSpec:
-    values = [member.value for member in cls]
-    allowed = ", ".join(preview(v) for v in values)
-
-    def convert(value: Any, path: str) -> Any:
-        for member in cls:
-            if member.value == value and type(member.value) is type(value):
-                return member
-        raise ArgumentError(path, f"expected one of {allowed}, got another {_json_kind(value)}")
-
-    return TypeSpec({"enum": values}, convert)
-
-
-def _literal_spec(values: tuple[Any, ...]) -> TypeSpec:
-    allowed = ", ".join(preview(v) for v in values)
-
-    def convert(value: Any, path: str) -> Any:
-        if any(value == v and type(value) is type(v) for v in values):
-            return value
-        raise ArgumentError(path, f"expected one of {allowed}, got another {_json_kind(value)}")
-
-    if len(values) == 1:
-        return TypeSpec({"const": values[0]}, convert)
-    return TypeSpec({"enum": list(values)}, convert)
-
-
-def _union_spec(members: tuple[Any, ...], where: str) -> TypeSpec:
-    specs = [spec_for(member, where) for member in members]
-    optional = type(None) in members
-    plain = [s for s, m in zip(specs, members, strict=True) if m is not type(None)]
-    if optional and len(plain) == 1 and set(plain[0].schema) == {"type"}:
-        schema: dict[str, Any] = {"type": [plain[0].schema["type"], "null"]}
-    else:
-        schema = {"anyOf": [s.schema for s in specs]}
-
-    def convert(value: Any, path: str) -> Any:
-        failures: list[ArgumentError] = []
-        for spec in specs:
-            try:
-                return spec.convert(value, path)
-            except ArgumentError as exc:
-                failures.append(exc)
-        if len(plain) == 1:  # `X | None`: X's own message says most
-            failure = failures[specs.index(plain[0])]
-            raise ArgumentError(failure.path, f"{failure.message} (or null)" if optional else failure.message)
-        raise ArgumentError(path, f"no type of {describe(schema)} accepts this {_json_kind(value)}")
-
-    return TypeSpec(schema, convert, _merged_defs(specs))
-
-
-def _merged_defs(specs: Sequence[TypeSpec]) -> dict[str, Any]:
-    defs: dict[str, Any] = {}
-    for spec in specs:
-        defs.update(spec.defs)
-    return defs
-
-
-def _array_spec(item: TypeSpec, as_tuple: bool = False) -> TypeSpec:
-    def convert(value: Any, path: str) -> Any:
-        if not isinstance(value, list):
-            raise _wrong(path, "an array", value)
-        items = [item.convert(element, f"{path}[{index}]") for index, element in enumerate(value)]
-        return tuple(items) if as_tuple else items
-
-    schema: dict[str, Any] = {"type": "array"}
-    if item.schema:
-        schema["items"] = item.schema
-    return TypeSpec(schema, convert, item.defs)
-
-
-def _fixed_tuple_spec(items: list[TypeSpec]) -> TypeSpec:
-    def convert(value: Any, path: str) -> Any:
-        if not isinstance(value, list) or len(value) != len(items):
-            raise _wrong(path, f"an array of {len(items)} items", value)
-        return tuple(
-            spec.convert(element, f"{path}[{i}]") for i, (spec, element) in enumerate(zip(items, value, strict=True))
-        )
-
-    schema = {"type": "array", "prefixItems": [s.schema for s in items], "minItems": len(items), "maxItems": len(items)}
-    return TypeSpec(schema, convert, _merged_defs(items))
-
-
-def _mapping_spec(value_spec: TypeSpec) -> TypeSpec:
-    def convert(value: Any, path: str) -> Any:
-        if not isinstance(value, dict):
-            raise _wrong(path, "an object", value)
-        return {key: value_spec.convert(sub, f"{path}.{key}") for key, sub in value.items()}
-
-    schema: dict[str, Any] = {"type": "object"}
-    if value_spec.schema:
-        schema["additionalProperties"] = value_spec.schema
-    return TypeSpec(schema, convert, value_spec.defs)
-
-
-def object_spec(
-    fields_: Mapping[str, TypeSpec],
-    required: set[str],
-    build: Callable[[dict[str, Any]], Any] = dict,
-    descriptions: Mapping[str, str] | None = None,
-    defaults: Mapping[str, Any] | None = None,
-) -> TypeSpec:
-    """A closed JSON object with named fields: unknown keys and missing required keys are errors."""
-    descriptions = descriptions or {}
-    defaults = defaults or {}
-    properties: dict[str, Any] = {}
-    for name, spec in fields_.items():
-        prop = dict(spec.schema)
-        if name in descriptions:
-            prop["description"] = descriptions[name]
-        if name in defaults:
-            prop["default"] = defaults[name]
-        properties[name] = prop
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = [name for name in fields_ if name in required]
-    schema["additionalProperties"] = False
-
-    def convert(value: Any, path: str) -> Any:
-        if not isinstance(value, dict):
-            raise _wrong(path or "arguments", "an object", value)
-        prefix = f"{path}." if path else ""
-        for key in value:
-            if key not in fields_:
-                expected = ", ".join(fields_) or "none"
-                raise ArgumentError(f"{prefix}{key}", f"unexpected argument (expected: {expected})")
-        for name in fields_:
-            if name in required and name not in value:
-                raise ArgumentError(f"{prefix}{name}", "required argument is missing")
-        return build({key: fields_[key].convert(sub, f"{prefix}{key}") for key, sub in value.items()})
-
-    return TypeSpec(schema, convert, _merged_defs(list(fields_.values())))
-
-
-def _typeddict_spec(cls: type) -> TypeSpec:
-    hints = get_type_hints(cls, include_extras=True)
-    fields_ = {name: spec_for(hint, f"{cls.__name__}.{name}") for name, hint in hints.items()}
-    return object_spec(fields_, set(getattr(cls, "__required_keys__", hints)))
-
-
-def _dataclass_spec(cls: type) -> TypeSpec:
-    hints = get_type_hints(cls, include_extras=True)
-    fields_: dict[str, TypeSpec] = {}
-    required: set[str] = set()
-    defaults: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        fields_[f.name] = spec_for(hints[f.name], f"{cls.__name__}.{f.name}")
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            required.add(f.name)
-        elif f.default is not dataclasses.MISSING and is_json_data(f.default):
-            defaults[f.name] = f.default
-    return object_spec(fields_, required, lambda values: cls(**values), defaults=defaults)
-
-
-def spec_for(annotation: Any, where: str) -> TypeSpec:
-    """The schema and converter for one type hint; `TypeError` naming `where` if it has no JSON form."""
-    if annotation is Any or annotation is object:
-        return TypeSpec({}, _identity)
-    if annotation is None:
-        annotation = type(None)
-    if annotation in _SCALARS:
-        return _SCALARS[annotation]
-    origin = get_origin(annotation)
-    args = get_args(annotation)
-    if origin is typing.Annotated:
-        inner = spec_for(args[0], where)
-        notes = [meta for meta in args[1:] if isinstance(meta, str)]
-        if notes:
-            return TypeSpec({**inner.schema, "description": " ".join(notes)}, inner.convert, inner.defs)
-        return inner
-    if origin is Literal:
-        return _literal_spec(args)
-    if origin is Union or origin is types.UnionType:
-        return _union_spec(args, where)
-    if annotation in (list, tuple, Sequence) or origin in (list, Sequence):
-        return _array_spec(spec_for(args[0], where) if args else TypeSpec({}, _identity))
-    if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return _array_spec(spec_for(args[0], where), as_tuple=True)
-        return _fixed_tuple_spec([spec_for(arg, where) for arg in args])
-    if annotation in (dict, Mapping) or origin in (dict, Mapping):
-        if args and args[0] is not str:
-            raise TypeError(f"{where}: JSON objects have string keys; use dict[str, ...] instead of {annotation}")
-        return _mapping_spec(spec_for(args[1], where) if args else TypeSpec({}, _identity))
-    if isinstance(annotation, type):
-        pydantic_base = _pydantic_base()
-        if pydantic_base is not None and issubclass(annotation, pydantic_base):
-            return _pydantic_spec(annotation)
-        if issubclass(annotation, enum.Enum):
-            return _enum_spec(annotation)
-        if is_typeddict(annotation):
-            return _typeddict_spec(annotation)
-        if dataclasses.is_dataclass(annotation):
-            return _dataclass_spec(annotation)
-    raise TypeError(
-        f"{where}: the type {getattr(annotation, '__name__', annotation)!s} has no JSON form; use JSON types "
-        "(str, int, float, bool, None, list, dict[str, ...]), Literal, an Enum, a TypedDict, a dataclass "
-        "or a pydantic model"
-    )
+def describe(schema: Mapping[str, Any]) -> str:
+    """A schema as compact JSON text for a prompt."""
+    return json.dumps(without_titles(dict(schema)), separators=(",", ":"), ensure_ascii=False)
 
 
 def is_json_data(value: Any) -> bool:
@@ -350,7 +275,3 @@ def is_json_data(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-def describe(schema: Mapping[str, Any]) -> str:
-    return json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
