@@ -9,7 +9,6 @@ error with its code, the issues and their line/column, and what to do next.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -52,7 +51,6 @@ _CODE_DESCRIPTION = (
     "The AgentScript source: the body of an async function. Use `await callTool('tool:name', { ... })` "
     "and `return` the result (JSON data)."
 )
-_STACK_POSITION = re.compile(r"agentscript:(\d+):(\d+)")
 
 
 def code_tool_definition(
@@ -161,9 +159,9 @@ def result_payload(result: ExecutionResult, *, max_chars: int = 20000) -> dict[s
                 for issue in issues[:20]
                 if isinstance(issue, Mapping)
             ]
-        position = _STACK_POSITION.search(error.stack or "")
-        if position is not None:
-            described["line"], described["column"] = int(position.group(1)), int(position.group(2))
+        location = error.location
+        if location is not None:
+            described["line"], described["column"] = location["line"], location["column"]
         if error.code is ErrorCode.SCORING_BLOCKED and error.data:
             described["signals"] = error.data.get("signals", [])
         described["hint"] = ERROR_HINTS.get(error.code, ERROR_HINTS[ErrorCode.RUNTIME_ERROR])
