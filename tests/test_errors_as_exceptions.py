@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 
@@ -69,6 +70,14 @@ def test_a_paused_run_is_not_an_error_but_has_no_value() -> None:
     assert isinstance(raised.value, EnclaveError)
     assert raised.value.code is None and raised.value.error is None and raised.value.suspension is pause
     assert raised.value.result is paused
+
+
+def test_an_enclave_error_pickles_with_its_result() -> None:
+    failed = ExecutionResult(success=False, error=make_error(ErrorCode.TIMEOUT, "late"), stdout="x\n")
+    for error in (EnclaveError(failed), EnclaveSuspended(ExecutionResult(success=False, suspended="token"))):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error) and copy.result == error.result
+        assert copy.code == error.code
 
 
 def test_the_error_location_is_the_scripts_line() -> None:

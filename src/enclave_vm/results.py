@@ -106,6 +106,9 @@ class EnclaveError(Exception):
         self.code: ErrorCode | None = result.error.code if result.error is not None else None
         super().__init__(self._describe())
 
+    def __reduce__(self) -> tuple[type[EnclaveError], tuple[ExecutionResult]]:
+        return type(self), (self.result,)  # pickled with its result, e.g. across processes
+
     def _describe(self) -> str:
         error = self.error
         if error is None:

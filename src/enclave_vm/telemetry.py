@@ -112,7 +112,9 @@ def run_span(code: str, security_level: str, adapter: str) -> Iterator[Span]:
         if span.is_recording():
             span.set_attribute("enclave.security_level", security_level)
             span.set_attribute("enclave.adapter", adapter)
-            span.set_attribute("enclave.code_sha256", hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest())
+            if isinstance(code, str):  # anything else is refused by the run itself
+                digest = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+                span.set_attribute("enclave.code_sha256", digest)
         try:
             yield span
         except BaseException as exc:  # the type only: an exception's message may quote the script

@@ -106,7 +106,7 @@ def non_json_part(value: Any, root: str = "result") -> str:
                 for key, sub in item.items():
                     if key is not None and not isinstance(key, (str, int, float, bool)):
                         return f"an object with the key {kind_of(key)} at {path}"
-                    found = walk(sub, f"{path}.{key}", depth + 1)
+                    found = walk(sub, f"{path}.{str(key)[:64]}", depth + 1)  # a key may be long
                     if found is not None:
                         return found
             else:

@@ -97,7 +97,7 @@ def to_json_data(value: Any, tool: str) -> Any:
                     raise ToolResultError(
                         tool, f"Tool '{tool}' returned an object with the non-string key {key!r} at {path}"
                     )
-                out[key] = walk(sub, f"{path}.{key}", depth + 1)
+                out[key] = walk(sub, f"{path}.{key[:64]}", depth + 1)  # a key may be long
             return out
         if isinstance(item, (list, tuple)):
             return [walk(sub, f"{path}[{index}]", depth + 1) for index, sub in enumerate(item)]
