@@ -27,6 +27,7 @@ class EngineLimits:
     max_value_bytes: int
     max_value_depth: int
     max_stack_bytes: int = 512 * 1024
+    max_state_bytes: int = 1 << 20
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -40,6 +41,12 @@ class StartRequest:
     limits: EngineLimits
     deadline: float
     """When the run must end, on the run clock (`outcome.now()`: monotonic seconds)."""
+    state_json: str | None = None
+    """The script's `state` global as JSON, or None for a run without state."""
+    record_entropy: bool = False
+    """Report the Math.random()/Date values the script sees (durable runs journal them)."""
+    entropy: tuple[float, ...] = ()
+    """Values to give back first, in order (a resumed durable run replays its journal)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ class FinalRecord:
     name: str = ""
     message: str = ""
     stack: str = ""
+    state_json: str = ""
+    """JSON of the script's `state` when it returned; "" when the run has no state."""
 
 
 @dataclass(kw_only=True)
@@ -73,8 +82,12 @@ class StepBase:
     """What every engine step reports besides how it ended."""
 
     stdout: list[str] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
+    """The console method of each line of `stdout` ("log", "info", "warn", "error", "debug")."""
     iterations: int = 0
     memory_usage: int | None = None
+    entropy: list[float] = field(default_factory=list)
+    """Values of Math.random()/Date.now()/new Date() the script saw, when the run records them."""
 
 
 @dataclass(kw_only=True)
@@ -121,10 +134,18 @@ def make_step(
     final: FinalRecord | None,
     memory_usage: int | None = None,
     jobs_pending: bool = False,
+    levels: list[str] | None = None,
+    entropy: list[float] | None = None,
 ) -> Step:
     """The one reading of an engine's state after a step: a tripped limit wins over a final record, a
     final record over queued calls (a script that returned without awaiting its calls is done)."""
-    base: dict[str, Any] = {"stdout": stdout, "iterations": iterations, "memory_usage": memory_usage}
+    base: dict[str, Any] = {
+        "stdout": stdout,
+        "levels": levels if levels is not None else ["log"] * len(stdout),
+        "iterations": iterations,
+        "memory_usage": memory_usage,
+        "entropy": entropy or [],
+    }
     if terminal_code:
         return LimitTripped(code=as_code(terminal_code), message=terminal_message, **base)
     if final is not None:
