@@ -166,6 +166,16 @@ def step_fields(step: Step) -> tuple[list[ToolCall], str, str, FinalRecord | Non
     return [], "", "", None
 
 
+@dataclass(frozen=True)
+class PausedCall:
+    """The tool call that paused a durable run, and why."""
+
+    name: str
+    args_json: str
+    reason: str
+    data: dict[str, Any] | None = None
+
+
 @dataclass
 class RunOutcome:
     """What an adapter hands back for one run: plain values, turned into an ExecutionResult by the facade."""
@@ -181,3 +191,9 @@ class RunOutcome:
     tool_call_count: int = 0
     iteration_count: int = 0
     memory_usage: int | None = None
+    state_json: str = ""
+    """The script's `state` when it returned ("" without state, or when the run failed)."""
+    paused: PausedCall | None = None
+    """Set when a tool paused the run; `ok` is then False and `code` empty."""
+    entropy: list[float] = field(default_factory=list)
+    """The Math.random()/Date values the script saw, when the run records them."""
