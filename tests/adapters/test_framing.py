@@ -235,6 +235,7 @@ def test_a_slice_survives_the_wire() -> None:
         (10, "entropy"),
         (10, ["0.5"]),
         (10, [True]),
+        (11, "yes"),
     ],
 )
 def test_malformed_slices_are_wire_errors(index: int, bad: Any) -> None:

@@ -42,10 +42,12 @@ class RunProgress:
         self.iterations = 0
         self.memory: int | None = None
         self.entropy: list[float] = []
+        self.entropy_overflow = False
 
     def absorb(self, step: Step, tools: ToolDispatcher) -> None:
         self.stdout.extend(step.stdout)
         self.entropy.extend(step.entropy)
+        self.entropy_overflow = self.entropy_overflow or step.entropy_overflow
         if tools.events is not None:
             for level, text in zip(step.levels, step.stdout, strict=True):
                 tools.events(ConsoleEvent(level, text))
@@ -59,6 +61,7 @@ class RunProgress:
         outcome.iteration_count = self.iterations
         outcome.memory_usage = self.memory
         outcome.entropy = self.entropy
+        outcome.entropy_overflow = self.entropy_overflow
         return outcome
 
     def succeeded(self, value_json: str, state_json: str = "") -> RunOutcome:

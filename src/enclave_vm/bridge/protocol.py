@@ -28,6 +28,8 @@ class EngineLimits:
     max_value_depth: int
     max_stack_bytes: int = 512 * 1024
     max_state_bytes: int = 1 << 20
+    max_recorded_values: int = 10_000
+    """Math.random()/Date values a durable run may journal; a run that saw more cannot pause."""
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -88,6 +90,8 @@ class StepBase:
     memory_usage: int | None = None
     entropy: list[float] = field(default_factory=list)
     """Values of Math.random()/Date.now()/new Date() the script saw, when the run records them."""
+    entropy_overflow: bool = False
+    """The script saw more such values than `max_recorded_values` (sticky)."""
 
 
 @dataclass(kw_only=True)
@@ -136,6 +140,7 @@ def make_step(
     jobs_pending: bool = False,
     levels: list[str] | None = None,
     entropy: list[float] | None = None,
+    entropy_overflow: bool = False,
 ) -> Step:
     """The one reading of an engine's state after a step: a tripped limit wins over a final record, a
     final record over queued calls (a script that returned without awaiting its calls is done)."""
@@ -145,6 +150,7 @@ def make_step(
         "iterations": iterations,
         "memory_usage": memory_usage,
         "entropy": entropy or [],
+        "entropy_overflow": entropy_overflow,
     }
     if terminal_code:
         return LimitTripped(code=as_code(terminal_code), message=terminal_message, **base)
@@ -197,3 +203,4 @@ class RunOutcome:
     """Set when a tool paused the run; `ok` is then False and `code` empty."""
     entropy: list[float] = field(default_factory=list)
     """The Math.random()/Date values the script saw, when the run records them."""
+    entropy_overflow: bool = False

@@ -91,6 +91,7 @@ def slice_message(run: int, step: Step) -> list[Any]:
         step.memory_usage,
         step.levels,
         step.entropy,
+        step.entropy_overflow,
     ]
 
 
@@ -136,9 +137,11 @@ def answer_run(message: object) -> int:
 
 def read_slice(message: list[Any]) -> Step:
     """A worker's `slice` answer as a Step; every field checked."""
-    if len(message) != 11:
-        raise WireError("a slice has 11 fields")
-    _, _, calls, stdout, iterations, terminal_code, terminal_message, final, memory, levels, entropy = message
+    if len(message) != 12:
+        raise WireError("a slice has 12 fields")
+    _, _, calls, stdout, iterations, terminal_code, terminal_message, final, memory, levels, entropy, overflow = message
+    if not isinstance(overflow, bool):
+        raise WireError("the entropy overflow flag must be a bool")
     if not isinstance(calls, list) or not isinstance(stdout, list):
         raise WireError("tool calls and stdout must be lists")
     if not isinstance(levels, list) or len(levels) != len(stdout) or not all(lv in CONSOLE_LEVELS for lv in levels):
@@ -176,6 +179,7 @@ def read_slice(message: list[Any]) -> Step:
         memory_usage=None if memory is None else _int(memory, "memory usage"),
         levels=levels,
         entropy=[float(v) for v in entropy],
+        entropy_overflow=overflow,
     )
 
 

@@ -57,6 +57,8 @@
   let replay = nullArray();         // recorded values to give back first (a resumed durable run)
   let replayAt = 0;
   let recording = false;
+  let recorded = 0;                 // values recorded so far (bounded by cfg.maxRecorded)
+  let recordOverflow = false;       // more values than the journal may hold: such a run cannot pause
   let hasState = false;
   let consoleBytes = 0;
   let consoleCalls = 0;
@@ -339,7 +341,10 @@
     const next = (live) => {
       if (replayAt < replay.length) return replay[replayAt++];
       const v = live();
-      if (recording) entropy[entropy.length] = v;
+      if (recording) {
+        if (recorded < cfg.maxRecorded) { recorded++; entropy[entropy.length] = v; }
+        else recordOverflow = true;
+      }
       return v;
     };
     const random = () => next(liveRandom);
@@ -456,7 +461,7 @@
       case 'drain': {
         const rec = nullArray();
         rec[0] = sticky; rec[1] = stickyMessage; rec[2] = iterations; rec[3] = outbox; rec[4] = lines;
-        rec[5] = final; rec[6] = levels; rec[7] = entropy;
+        rec[5] = final; rec[6] = levels; rec[7] = entropy; rec[8] = recordOverflow;
         outbox = nullArray();
         lines = nullArray();
         levels = nullArray();

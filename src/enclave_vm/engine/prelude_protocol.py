@@ -36,6 +36,7 @@ def init_config(request: StartRequest) -> str:
             "state": request.state_json,
             "maxStateBytes": limits.max_state_bytes,
             "recordEntropy": request.record_entropy,
+            "maxRecorded": limits.max_recorded_values,
             "entropy": list(request.entropy),
         }
     )
@@ -61,7 +62,7 @@ def parse_state(text: object, memory_usage: int | None, *, jobs_pending: bool = 
     if not isinstance(text, str):
         raise RunEnded("RUNTIME_ERROR", "Engine returned an unreadable state")
     try:
-        sticky, sticky_message, iterations, outbox, lines, final, levels, entropy = json.loads(text)
+        sticky, sticky_message, iterations, outbox, lines, final, levels, entropy, overflow = json.loads(text)
         calls = [ToolCall(int(outbox[i]), str(outbox[i + 1]), str(outbox[i + 2])) for i in range(0, len(outbox) - 2, 3)]
         record = None
         if final is not None:
@@ -86,6 +87,7 @@ def parse_state(text: object, memory_usage: int | None, *, jobs_pending: bool = 
             jobs_pending=jobs_pending,
             levels=[str(level) for level in levels],
             entropy=[float(value) for value in entropy],
+            entropy_overflow=overflow is True,
         )
     except (ValueError, TypeError, IndexError, KeyError):
         raise RunEnded("RUNTIME_ERROR", "Engine returned an unreadable state") from None

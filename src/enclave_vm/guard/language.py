@@ -171,6 +171,8 @@ def advice(rule_id: str) -> str:
 GLOBAL_DESCRIPTIONS: dict[str, str] = {
     "callTool": "`await callTool('name', { ...args })` runs a tool and returns its JSON result",
     "console": "`console.log/info/warn/error/debug` write to the captured output",
+    "state": "the run's state, when the host gives one: a JSON object the script may change; what it holds "
+    "at the end is kept for the next run",
     "Math": "math functions and constants",
     "JSON": "`JSON.stringify(value, null | [keys], indent)`, `JSON.parse(text)`",
     "Array": "`Array.isArray`, `Array.from`, `Array.of`, `Array(n)`",
