@@ -132,7 +132,8 @@ _RULE_LIST = (
     ),
     Rule(
         "unsupported-syntax",
-        "JSX, `using` declarations, decorators, HTML-style comments, `#!` lines, `new.target`",
+        "JSX, `using` declarations, decorators, HTML-style comments (`<!--`, `-->` outside strings and "
+        "comments), `#!` lines, `new.target`",
         "write plain JavaScript expressions and statements",
     ),
     Rule(
@@ -145,8 +146,8 @@ _RULE_LIST = (
     Rule("max-nesting", "brackets nested deeper than the nesting limit", "flatten the code with variables"),
     Rule(
         "forbidden-character",
-        "NUL characters and unpaired surrogates",
-        "remove them; use an escape such as `\\u0000` inside strings",
+        "NUL characters, unpaired surrogates, carriage returns not followed by a line feed",
+        "remove them; end lines with `\\n` or `\\r\\n`; use an escape such as `\\u0000` inside strings",
     ),
     Rule(
         "bidi-character",

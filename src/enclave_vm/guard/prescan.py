@@ -37,6 +37,7 @@ _BIDI = re.compile(_char_class(BIDI_CHARACTERS))
 _INVISIBLE = re.compile(_char_class(INVISIBLE_CHARACTERS))
 _SPECIAL = re.compile(_char_class(BIDI_CHARACTERS | INVISIBLE_CHARACTERS))
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def location_of(code: str, index: int) -> dict[str, int]:
@@ -91,6 +92,14 @@ def _check_forbidden_characters(code: str, issues: list[ValidationIssue]) -> Non
         issues.append(
             _issue("forbidden-character", f"{message}; {advice('forbidden-character')}", code, surrogate.start())
         )
+    if "\r" in code:
+        # A line end to the engine (ASI, `-->` at a line start) but a space to the parser: see differential.py.
+        lone = _LONE_CR.search(code)
+        if lone is not None:
+            message = "Code contains a carriage return that is not followed by a line feed"
+            issues.append(
+                _issue("forbidden-character", f"{message}; {advice('forbidden-character')}", code, lone.start())
+            )
 
 
 def _check_line_length(code: str, policy: GuardPolicy, issues: list[ValidationIssue]) -> None:

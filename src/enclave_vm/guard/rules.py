@@ -11,6 +11,7 @@ from ..results import ValidationIssue
 from . import call_rules, key_rules
 from .bindings import parameters_of
 from .checker import Checker, Handler, Node, Registry, root_global
+from .differential import check_arrow_position, check_comment_markers
 from .key_rules import check_destructured_object, note_forbidden_value
 from .language import advice
 from .parse import JAVASCRIPT, ParsedScript
@@ -52,6 +53,7 @@ def _declarator(c: Checker, node: Node) -> None:
 
 @registry.on("arrow_function")
 def _arrow(c: Checker, node: Node) -> None:
+    check_arrow_position(c, node)
     first = first_named(node)  # `x` of `x => …`, or the `(…)` list; a comment can come first
     c.declare(first if first is not None and first.type != "comment" else parameters_of(node))
 
@@ -249,6 +251,9 @@ def check_rules(parsed: ParsedScript, policy: GuardPolicy) -> list[ValidationIss
     nodes = parsed.nodes
     if parsed.root.has_error:
         _check_syntax(checker, nodes)
+    source = parsed.source
+    if b"<!--" in source or b"-->" in source:
+        check_comment_markers(checker)
     dispatch = (_DISPATCH_FULL if checker.literal_checks else _DISPATCH_LEAN).get
     for node in nodes:
         handler = dispatch(node.kind_id)

@@ -1,0 +1,90 @@
+"""Source the engine would read differently from the parser the rules ran on.
+
+The rules judge tree-sitter's reading of the code; QuickJS compiles the same text with its own tokenizer
+and parser. Where the two could disagree, the guard rejects the code, so the engine runs exactly the
+statements the rules saw. The classes and how each is closed (`tests/security/test_parser_differential*`
+check them, a property test compares both readings on generated code):
+
+- HTML-like comments (Annex B, script goal): QuickJS reads `<!--` anywhere and `-->` at a line start as a
+  line comment, tree-sitter reads `a <!--b` as `a < !--b`. Both markers are rejected outside strings,
+  template text and comments (`check_comment_markers`).
+- A lone carriage return is a line terminator for QuickJS (ASI, `-->` at a line start) but plain space for
+  tree-sitter: `return\\rx` returns undefined in the engine. The pre-scan rejects it (`prescan.py`).
+- An arrow function with a block body cannot be an operand in JavaScript: QuickJS ends the expression
+  after the body (ASI across a line break), so `f = () => {}\\n/'/…` starts a regular expression that
+  hides quotes tree-sitter pairs as a string around code. tree-sitter reads a division. An unparenthesised
+  arrow on the left of an operator, a call, a member access, a tagged template or `?` is rejected
+  (`check_arrow_position`).
+
+Closed by other layers: `#!` outside position 0 (tree-sitter reports it; QuickJS only skips it at the
+start of the program, which is the runtime's wrapper), escaped keywords (`\\u0077hile`: an identifier
+to tree-sitter, a compile error in QuickJS), legacy octal literals and escapes, `let`/`yield` as names
+(compile errors in strict mode), `import`/`export` (rejected by the rules), regular expressions tree-sitter
+sees (rejected by `no-regex`), characters tree-sitter takes as identifier parts that QuickJS does not
+(compile errors) and the two it takes as spaces (U+200B, U+2060: invisible characters, pre-scan).
+"""
+
+from __future__ import annotations
+
+from ..results import ValidationIssue
+from .checker import Checker, Node
+from .language import advice
+
+#: Leaves whose text is not code: a marker inside one is not a comment to either reader.
+_LITERAL_KINDS = frozenset(
+    [
+        "string",
+        "string_fragment",
+        "escape_sequence",
+        "template_string",
+        "comment",
+        "html_comment",
+        "regex",
+        "regex_pattern",
+    ]
+)
+_MARKERS = (b"<!--", b"-->")
+
+
+def check_comment_markers(c: Checker) -> None:
+    """Reject `<!--` and `-->` wherever tree-sitter reads them as operators."""
+    source = c.source
+    root = c.parsed.root
+    for marker in _MARKERS:
+        at = source.find(marker)
+        while at != -1:
+            node = root.descendant_for_byte_range(at, at + len(marker))
+            if node is not None and node.type not in _LITERAL_KINDS:
+                message = (
+                    f"'{marker.decode()}' outside a string or comment is an HTML-style comment to the engine; "
+                    "write 'a < !b' or 'a-- > b' with spaces; " + advice("unsupported-syntax")
+                )
+                location = c.parsed.location(at)
+                c.issues.append(ValidationIssue(rule="unsupported-syntax", message=message, location=location))
+                return  # one report is enough: the reader has to rewrite these spots anyway
+            at = source.find(marker, at + 1)
+
+
+#: Where an unparenthesised arrow function would be the operand on the left of something.
+_LEFT_OPERAND_OF = frozenset(
+    {
+        "binary_expression",
+        "call_expression",
+        "member_expression",
+        "subscript_expression",
+        "ternary_expression",
+        "update_expression",
+        "assignment_expression",
+        "augmented_assignment_expression",
+    }
+)
+
+
+def check_arrow_position(c: Checker, node: Node) -> None:
+    parent = node.parent
+    if parent is not None and parent.type in _LEFT_OPERAND_OF and parent.start_byte == node.start_byte:
+        message = (
+            "An arrow function must be wrapped in parentheses before it is called, indexed or used as an "
+            "operand: '((x) => x)(1)'; " + advice("syntax-error")
+        )
+        c.report("syntax-error", message, node)
