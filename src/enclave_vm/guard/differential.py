@@ -10,6 +10,14 @@ check them, a property test compares both readings on generated code):
   template text and comments (`check_comment_markers`).
 - A lone carriage return is a line terminator for QuickJS (ASI, `-->` at a line start) but plain space for
   tree-sitter: `return\\rx` returns undefined in the engine. The pre-scan rejects it (`prescan.py`).
+- U+2028 and U+2029 end a line comment in both, but QuickJS then forgets the line break (`return // c`,
+  U+2028, `x` returns `x`); elsewhere in code tree-sitter's ASI scan handles them only partly. They are
+  rejected outside strings and template text (`check_line_separators`).
+- Non-ASCII spaces after a line break stop tree-sitter's ASI scan (`x`, line break, U+00A0, `` `t` `` is
+  two statements to it, a tagged template to QuickJS): the pre-scan rejects them outside strings and
+  comments, as it does invisible characters.
+- A postfix `x++` cannot be called either: `x++\n(y)` is a call to tree-sitter, two statements to QuickJS
+  (`check_postfix_position`).
 - An arrow function with a block body cannot be an operand in JavaScript: QuickJS ends the expression
   after the body (ASI across a line break), so `f = () => {}\\n/'/…` starts a regular expression that
   hides quotes tree-sitter pairs as a string around code. tree-sitter reads a division. An unparenthesised
@@ -65,6 +73,30 @@ def check_comment_markers(c: Checker) -> None:
             at = source.find(marker, at + 1)
 
 
+_SEPARATORS = ("\u2028".encode(), "\u2029".encode())
+#: Where a line or paragraph separator is text to both readers.
+_TEXT_KINDS = frozenset(["string", "string_fragment", "escape_sequence", "template_string"])
+
+
+def check_line_separators(c: Checker) -> None:
+    """Reject U+2028/U+2029 outside strings and template text (in code and in comments)."""
+    root = c.parsed.root
+    for separator in _SEPARATORS:
+        at = c.source.find(separator)
+        while at != -1:
+            node = root.descendant_for_byte_range(at, at + len(separator))
+            if node is None or node.type not in _TEXT_KINDS:
+                char = separator.decode()
+                message = (
+                    f"Code contains U+{ord(char):04X} outside a string: the engine and the guard would break "
+                    "lines differently; " + advice("forbidden-character")
+                )
+                location = c.parsed.location(at)
+                c.issues.append(ValidationIssue(rule="forbidden-character", message=message, location=location))
+                return
+            at = c.source.find(separator, at + 1)
+
+
 #: Where an unparenthesised arrow function would be the operand on the left of something.
 _LEFT_OPERAND_OF = frozenset(
     {
@@ -88,3 +120,17 @@ def check_arrow_position(c: Checker, node: Node) -> None:
             "operand: '((x) => x)(1)'; " + advice("syntax-error")
         )
         c.report("syntax-error", message, node)
+
+
+#: What a postfix `x++` can never be the start of (JavaScript ends the expression after the operator).
+_CALLEE_OF = frozenset({"call_expression", "member_expression", "subscript_expression"})
+
+
+def check_postfix_position(c: Checker, node: Node) -> None:
+    """`x++` followed by `(`, `[`, `.` or a template: a call to tree-sitter, two statements to QuickJS."""
+    parent = node.parent
+    first = node.child(0)
+    postfix = first is not None and first.type not in ("++", "--")
+    if postfix and parent is not None and parent.type in _CALLEE_OF and parent.start_byte == node.start_byte:
+        message = "'x++' and 'x--' cannot be called, indexed or tagged; end the statement with ';'; "
+        c.report("syntax-error", message + advice("syntax-error"), node)
