@@ -112,7 +112,18 @@ _LEFT_OPERAND_OF = frozenset(
 )
 
 
+#: What may follow an arrow function or a postfix update that ends its expression: no parent lookup then.
+_ENDS_EXPRESSION = (b",", b";", b")", b"]", b"}", b":")
+
+
+def _followed_by_an_end(c: Checker, node: Node) -> bool:
+    end = node.end_byte
+    return c.source[end : end + 32].lstrip(b" \t").startswith(_ENDS_EXPRESSION)
+
+
 def check_arrow_position(c: Checker, node: Node) -> None:
+    if _followed_by_an_end(c, node):
+        return
     parent = node.parent
     if parent is not None and parent.type in _LEFT_OPERAND_OF and parent.start_byte == node.start_byte:
         message = (
@@ -128,9 +139,10 @@ _CALLEE_OF = frozenset({"call_expression", "member_expression", "subscript_expre
 
 def check_postfix_position(c: Checker, node: Node) -> None:
     """`x++` followed by `(`, `[`, `.` or a template: a call to tree-sitter, two statements to QuickJS."""
-    parent = node.parent
     first = node.child(0)
-    postfix = first is not None and first.type not in ("++", "--")
-    if postfix and parent is not None and parent.type in _CALLEE_OF and parent.start_byte == node.start_byte:
+    if first is None or first.type in ("++", "--") or _followed_by_an_end(c, node):
+        return
+    parent = node.parent
+    if parent is not None and parent.type in _CALLEE_OF and parent.start_byte == node.start_byte:
         message = "'x++' and 'x--' cannot be called, indexed or tagged; end the statement with ';'; "
         c.report("syntax-error", message + advice("syntax-error"), node)
