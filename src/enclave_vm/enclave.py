@@ -33,6 +33,7 @@ from .guard import policy_for, validate_code
 from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
 from .guard.policy import RESERVED_PREFIXES
+from .outcome import RunEnded
 from .outcome import now as run_clock
 from .results import (
     ErrorCode,
@@ -206,6 +207,8 @@ class Enclave:
         except asyncio.CancelledError:
             tools.cancel()  # the engine may still be running: it must not reach another tool
             raise
+        finally:  # whatever ended the run, its tools end with it
+            tools.end(RunEnded(ErrorCode.RUNTIME_ERROR, "The run has ended"))
         result = self._result(outcome, prepared.instrumented.positions, tools, started, code.count("\n") + 1)
         if tools.sidecar is not None:  # sidecar: references in the returned value become their stored values
             await tools.sidecar.finish(result, outcome.value_json)

@@ -8,19 +8,17 @@ check the wall clock itself.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
-from importlib import resources
 from typing import Any
 
 import quickjs
 
-from ..bridge.protocol import FinalRecord, Slice, StartRequest, ToolCall, ToolResult
+from ..bridge.protocol import LimitTripped, Settled, Stalled, StartRequest, Step, ToolResult
+from ..outcome import RunEnded
 from ..outcome import now as run_clock
-
-PRELUDE = resources.files(__package__).joinpath("prelude.js").read_text(encoding="utf-8")
+from .prelude_protocol import PRELUDE, init_config, parse_state, settle_payload
 
 # Process CPU time can run ahead of wall time by at most the number of CPUs.
 _CPU_FACTOR = float(os.cpu_count() or 1)
@@ -29,19 +27,13 @@ _JOB_CHECK_EVERY = 32
 _MEMORY_SAMPLE_AFTER_S = 0.001
 #: CPU seconds the engine gets to hand over its console lines after it was stopped.
 _SALVAGE_BUDGET_S = 0.05
+#: The share of the memory limit held at which a silent stall counts as exhaustion.
+_EXHAUSTED_SHARE = 0.9
 _OOM_MESSAGES = ("null", "[uninitialized]", "InternalError: out of memory", "InternalError: string too long")
 
 
-class EngineTerminated(Exception):
-    """The engine itself ended the run (interrupt, allocator failure, compile error)."""
-
-    def __init__(self, code: str, message: str, name: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.name = name
-        self.stdout: list[str] = []
-        """Console lines printed before the engine stopped."""
+#: The engine's "this run ended with code X" is the run's one exception.
+EngineTerminated = RunEnded
 
 
 def classify_engine_exception(exc: BaseException) -> EngineTerminated:
@@ -56,68 +48,6 @@ def classify_engine_exception(exc: BaseException) -> EngineTerminated:
     if first.startswith("SyntaxError"):
         return EngineTerminated("VALIDATION_ERROR", first, "SyntaxError")
     return EngineTerminated("RUNTIME_ERROR", first or "Engine error", "InternalError")
-
-
-def init_config(request: StartRequest) -> str:
-    """The JSON the prelude's `init` takes: the run's limits and globals."""
-    limits = request.limits
-    return json.dumps(
-        {
-            "timeout": limits.timeout_ms,
-            # The prelude reads the time with Date.now(): the run-clock deadline as epoch milliseconds.
-            "deadline": (time.time() + request.deadline - run_clock()) * 1000.0,
-            "maxToolCalls": limits.max_tool_calls,
-            "maxIterations": limits.max_iterations,
-            "consoleBytes": limits.console_bytes,
-            "consoleCalls": limits.console_calls,
-            "maxValueBytes": limits.max_value_bytes,
-            "maxArrayLength": max(1_000_000, limits.memory_limit // 8),
-            "globals": request.globals_json,
-        }
-    )
-
-
-def settle_payload(results: list[ToolResult]) -> str:
-    """The JSON the prelude's `settle` takes: `[[id, 1, value] | [id, 0, "error message"], ...]`.
-
-    A result's payload is already JSON text from the host's codec, so it goes in as it is: no second
-    round of escaping here and no second parse in the engine."""
-    return (
-        "["
-        + ",".join(
-            f"[{int(r.id)},1,{r.payload}]" if r.ok else f"[{int(r.id)},0,{json.dumps(r.payload, ensure_ascii=False)}]"
-            for r in results
-        )
-        + "]"
-    )
-
-
-def parse_state(text: object, memory_usage: int | None) -> Slice:
-    """Turn the prelude's `drain` answer (JSON text) into a Slice; anything malformed is a clean error."""
-    if not isinstance(text, str):
-        raise EngineTerminated("RUNTIME_ERROR", "Engine returned an unreadable state")
-    try:
-        sticky, sticky_message, iterations, outbox, lines, final = json.loads(text)
-    except (ValueError, TypeError):
-        raise EngineTerminated("RUNTIME_ERROR", "Engine returned an unreadable state") from None
-    calls = [ToolCall(int(outbox[i]), str(outbox[i + 1]), str(outbox[i + 2])) for i in range(0, len(outbox) - 2, 3)]
-    record = None
-    if final is not None:
-        if final[0] == "ok":
-            record = FinalRecord(ok=True, value_json=str(final[1]))
-        else:
-            record = FinalRecord(
-                ok=False, code=str(final[1]), name=str(final[2]), message=str(final[3]), stack=str(final[4])
-            )
-    return Slice(
-        tool_calls=calls,
-        stdout=[str(line) for line in lines],
-        iterations=int(iterations),
-        terminal_code=str(sticky),
-        terminal_message=str(sticky_message),
-        final=record,
-        memory_usage=memory_usage,
-    )
 
 
 class WarmContext:
@@ -156,7 +86,7 @@ class QuickJsSession:
         self._call(self._ctl, "init", init_config(request))
 
     # -- the protocol --
-    def start(self) -> Slice:
+    def start(self) -> Step:
         started = time.perf_counter()
         self._open()
         try:
@@ -167,7 +97,7 @@ class QuickJsSession:
         except EngineTerminated as exc:
             raise self._with_output(exc) from None
 
-    def settle(self, results: list[ToolResult]) -> Slice:
+    def settle(self, results: list[ToolResult]) -> Step:
         started = time.perf_counter()
         try:
             self._call(self._ctl, "settle", settle_payload(results))
@@ -195,7 +125,7 @@ class QuickJsSession:
         except TypeError as exc:  # a value the binding cannot convert (never expected from the prelude)
             raise EngineTerminated("RUNTIME_ERROR", f"Engine returned an unreadable value: {exc}") from None
 
-    def _step(self, started: float) -> Slice:
+    def _step(self, started: float) -> Step:
         """Run queued jobs until the engine is idle, then drain its state.
 
         The binding's CPU-time limit restarts with every native call, so setting it once here bounds each
@@ -217,7 +147,11 @@ class QuickJsSession:
             state = parse_state(self._ctl("drain"), None)
         except quickjs.JSException as exc:
             raise classify_engine_exception(exc) from None
-        ended = state.final is not None or bool(state.terminal_code)
+        if isinstance(state, Stalled) and self._heap_exhausted():
+            # A job that failed to allocate ends without a trace in the script's state (the rejection it
+            # would carry cannot be built): the heap's state, not the silence, decides.
+            raise EngineTerminated("MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
+        ended = isinstance(state, Settled | LimitTripped)
         if ended or time.perf_counter() - started >= _MEMORY_SAMPLE_AFTER_S:
             self._sample_memory()
         if ended:
@@ -232,6 +166,11 @@ class QuickJsSession:
         except Exception:  # an exhausted or broken engine: the lines are lost, the code still stands
             pass
         return exc
+
+    def _heap_exhausted(self) -> bool:
+        """Whether the heap is at its cap (this binding reports no refused allocation, only the bytes held)."""
+        used = self.memory_usage()
+        return used is not None and used >= _EXHAUSTED_SHARE * self._request.limits.memory_limit
 
     def _sample_memory(self) -> None:
         """Track the peak of the engine's allocated bytes. Reading them walks the whole heap (~25 µs), so
