@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from enclave_vm import (
     ErrorCode,
     ExecutionResult,
     ExecutionStats,
+    Suspend,
     Toolset,
 )
 from enclave_vm.results import make_error
@@ -121,3 +123,18 @@ def test_version() -> None:
 
     assert enclave_vm.__version__ == importlib.metadata.version("enclave-vm")
     assert "__version__" in enclave_vm.__all__
+
+
+def test_a_real_pause_passes_raise_for_error_and_unwrap_raises_suspended() -> None:
+    def tools(name: str, args: dict[str, Any], context: dict[str, Any] | None) -> Any:
+        raise Suspend("needs approval", {"amount": args["amount"]})
+
+    with Enclave(tool_handler=tools) as enclave:
+        paused = enclave.run_sync("return await callTool('transfer', { amount: 30 })")
+        assert paused.raise_for_error() is paused and not paused
+        with pytest.raises(EnclaveSuspended) as raised:
+            paused.unwrap()
+        assert raised.value.suspension is paused.suspended and raised.value.code is None
+        assert raised.value.suspension is not None and raised.value.suspension.data == {"amount": 30}
+        done = enclave.resume_sync(raised.value.suspension.token, "approved")
+    assert done.unwrap() == "approved"

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.util._once import Once
 
 from adapter_kinds import MakeEnclave
-from enclave_vm import Enclave, ErrorCode, Toolset, telemetry
+from enclave_vm import Enclave, ErrorCode, Suspend, Toolset, telemetry
 
 SECRETS = ("s3cr3t-arg-7731", "s3cr3t-value-8842", "s3cr3t-log-9953", "s3cr3t-throw-1064", "s3cr3t-tool-2175")
 SECRET_SCRIPT = f"""
@@ -238,3 +238,24 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+
+
+async def test_a_paused_run_is_labelled_suspended(
+    spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    def tools(name: str, args: dict[str, Any], context: dict[str, Any] | None) -> Any:
+        raise Suspend("needs approval")
+
+    with caplog.at_level(logging.DEBUG, logger="enclave_vm"):
+        async with Enclave(tool_handler=tools) as enclave:
+            paused = await enclave.run("return await callTool('transfer', { amount: 30 })")
+            assert paused.suspended is not None
+            resumed = await enclave.resume(paused.suspended.token, {"ok": True})
+    assert resumed.value == {"ok": True}
+    runs = by_name(spans.get_finished_spans(), "enclave.run")
+    assert [span.attributes["enclave.outcome"] for span in runs] == ["suspended", "ok"]  # type: ignore[index]
+    assert runs[0].status.status_code is trace.StatusCode.UNSET  # a pause is not a failure
+    assert [record.enclave_outcome for record in caplog.records if record.name == "enclave_vm"] == [  # type: ignore[attr-defined]
+        "suspended",
+        "ok",
+    ]

@@ -10,11 +10,15 @@ from .adapters.factories import create_double_vm_adapter, create_worker_pool_ada
 from .bridge.dispatch import ToolHandler
 from .config import (
     DoubleVmOptions,
+    DurableOptions,
     ScoringGateOptions,
     SecurityLevel,
     SidecarOptions,
     WorkerPoolOptions,
 )
+from .durable import Suspend, Suspension
+from .durable.session import Session
+from .durable.state_store import MemoryStateStore, RedisStateStore, StateStore
 from .enclave import Enclave
 from .guard import agentscript_reference
 from .results import (
@@ -30,11 +34,14 @@ from .results import (
 )
 from .scoring import RuleBasedScorer
 from .sidecar import is_sidecar_reference
+from .streaming import ConsoleEvent, ResultEvent, RunEvent, RunStream, ToolCallEvent, ToolResultEvent
 from .tools import CodeToolResult, Tool, ToolArgumentError, ToolError, ToolResultError, Toolset, UnknownToolError
 
 __all__ = [
     "CodeToolResult",
+    "ConsoleEvent",
     "DoubleVmOptions",
+    "DurableOptions",
     "Enclave",
     "EnclaveAdapter",
     "EnclaveError",
@@ -43,16 +50,27 @@ __all__ = [
     "ExecutionError",
     "ExecutionResult",
     "ExecutionStats",
+    "MemoryStateStore",
+    "RedisStateStore",
+    "ResultEvent",
     "RuleBasedScorer",
+    "RunEvent",
+    "RunStream",
     "ScoringGateOptions",
     "ScoringResult",
     "SecurityLevel",
+    "Session",
     "SidecarOptions",
+    "StateStore",
+    "Suspend",
+    "Suspension",
     "Tool",
     "ToolArgumentError",
+    "ToolCallEvent",
     "ToolError",
     "ToolHandler",
     "ToolResultError",
+    "ToolResultEvent",
     "Toolset",
     "UnknownToolError",
     "ValidationIssue",

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .durable.suspend import Suspension
 from .outcome import DEFAULT_ERROR_NAMES, TERMINAL_CODES, ErrorCode
 
 __all__ = [
@@ -73,9 +74,12 @@ class ExecutionResult:
     """Non-fatal notes about the run, e.g. a scoring-gate warning."""
     scoring: ScoringResult | None = None
     """The scoring gate's verdict when a gate is configured."""
-    suspended: Any = None
-    """Set by durable runs when a tool paused the run (`success=False`, `error=None`): the pause to
-    resume from. A paused run is not an error: `raise_for_error()` lets it through."""
+    state: Any = None
+    """The script's `state` after the run (`run(code, state=...)`): its new value when the run succeeded,
+    the state as given when it failed; None when no state was given."""
+    suspended: Suspension | None = None
+    """Set when a tool paused the run (`Suspend`): then `success` is False and `error` is None. A paused
+    run is not an error: `raise_for_error()` lets it through, `unwrap()` raises `EnclaveSuspended`."""
 
     def __bool__(self) -> bool:
         """True when the script returned (`if result:` reads as "it worked")."""
@@ -123,7 +127,7 @@ class EnclaveSuspended(EnclaveError):
     the pause (`result.suspended`) to resume from."""
 
     def __init__(self, result: ExecutionResult) -> None:
-        self.suspension: Any = result.suspended
+        self.suspension: Suspension | None = result.suspended
         super().__init__(result)
 
     def _describe(self) -> str:
