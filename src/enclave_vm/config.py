@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
+import functools
+import inspect
 import math
 import re
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import Literal, TypeVar
+from typing import Literal, ParamSpec, TypeVar
 
 from .results import ScoringResult
 
@@ -111,6 +114,38 @@ def check_json_data(option: str, value: object, *, max_depth: int = 64) -> None:
 
 
 _Opt = TypeVar("_Opt")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def unknown_options_message(owner: str, unknown: Iterable[str], known: Iterable[str]) -> str:
+    """`owner got an unknown option 'x'; did you mean 'y'?`, or the options when none is close."""
+    options = sorted(known)
+    names = list(unknown)
+    suggestions = {name: difflib.get_close_matches(name, options, n=1, cutoff=0.6) for name in names}
+    if len(names) == 1 and suggestions[names[0]]:
+        return f"{owner} got an unknown option {names[0]!r}; did you mean {suggestions[names[0]][0]!r}?"
+    described = ", ".join(f"{n!r} (did you mean {suggestions[n][0]!r}?)" if suggestions[n] else repr(n) for n in names)
+    noun = "an unknown option" if len(names) == 1 else "unknown options"
+    return f"{owner} got {noun} {described}; the options are: {', '.join(options)}"
+
+
+def keyword_options(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Refuse unknown keyword arguments of `function` with a did-you-mean `TypeError` (Python's own
+    error names the option but suggests nothing). The signature, for type checkers and IDEs, is kept."""
+    parameters = inspect.signature(function).parameters.values()
+    known = frozenset(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    owner = (
+        function.__qualname__.rsplit(".", 1)[0] if function.__name__ == "__init__" else function.__qualname__
+    ) + "()"
+
+    @functools.wraps(function)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not known.issuperset(kwargs):
+            raise TypeError(unknown_options_message(owner, [k for k in kwargs if k not in known], known))
+        return function(*args, **kwargs)
+
+    return checked
 
 
 def coerce_options(cls: type[_Opt], value: object, option: str) -> _Opt:
@@ -250,17 +285,65 @@ class DoubleVmOptions:
         check_optional_int("inner_timeout", self.inner_timeout, minimum=1)
 
 
-def _check_redis_url(url: str) -> None:
+DEFAULT_DURABLE_TTL = 24 * 60 * 60 * 1000
+"""Milliseconds a paused run's token stays resumable (24 h)."""
+DEFAULT_MAX_JOURNAL_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_STATE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DurableOptions:
+    """Where paused runs keep their journals (`Suspend`, `Enclave.resume`)."""
+
+    storage: Literal["memory", "redis"] = "memory"
+    redis_url: str | None = None
+    ttl: int = DEFAULT_DURABLE_TTL
+    """Milliseconds a token stays resumable."""
+    namespace: str = "enclave-vm"
+    """Redis keys are `{namespace}:journal:...`; any process with the same namespace (and tools) can resume."""
+    secret: str | bytes | None = None
+    """When set, every journal carries an HMAC checked before replay (a tampered journal is refused)."""
+    max_journal_bytes: int = DEFAULT_MAX_JOURNAL_BYTES
+    """A run whose journal (tool arguments and results) grows past this fails MEMORY_LIMIT_EXCEEDED."""
+
+    def __post_init__(self) -> None:
+        if self.storage not in ("memory", "redis"):
+            raise ValueError(f"durable.storage must be 'memory' or 'redis'; got {self.storage!r}")
+        if self.redis_url is not None:
+            if not isinstance(self.redis_url, str):
+                raise TypeError(f"durable.redis_url must be a str; got {type(self.redis_url).__name__}")
+            if not self.redis_url.startswith(_REDIS_SCHEMES):
+                raise ValueError(f"durable.redis_url must start with {', '.join(_REDIS_SCHEMES)}")
+            _check_redis_url(self.redis_url, "durable.redis_url")
+            if self.storage != "redis":
+                raise ValueError("durable.redis_url is set but durable.storage is 'memory'; set storage='redis'")
+        if self.storage == "redis" and not self.redis_url:
+            raise ValueError("durable.redis_url is required when durable.storage='redis'")
+        check_int("durable.ttl", self.ttl, minimum=1)
+        if not isinstance(self.namespace, str) or not _NAMESPACE.match(self.namespace):
+            raise ValueError("durable.namespace must be 1-128 characters of A-Z a-z 0-9 _ . : -")
+        if self.secret is not None and (not isinstance(self.secret, str | bytes) or not self.secret):
+            raise TypeError("durable.secret must be a non-empty str or bytes")
+        check_int("durable.max_journal_bytes", self.max_journal_bytes, minimum=1024)
+
+    @property
+    def secret_bytes(self) -> bytes | None:
+        if self.secret is None:
+            return None
+        return self.secret.encode("utf-8") if isinstance(self.secret, str) else self.secret
+
+
+def _check_redis_url(url: str, option: str = "sidecar.redis_url") -> None:
     """Refuse a URL the client would reject only at the first run (a bad port, a bad database)."""
     parsed = urllib.parse.urlsplit(url)
     try:
         _ = parsed.port  # parsing the port is what checks it
     except ValueError:
-        raise ValueError(f"sidecar.redis_url has an invalid port: {url!r}") from None
+        raise ValueError(f"{option} has an invalid port: {url!r}") from None
     if parsed.scheme == "unix":
         return  # the path is a socket file; the database comes as ?db=
     if not parsed.hostname:
-        raise ValueError(f"sidecar.redis_url names no host: {url!r}")
+        raise ValueError(f"{option} names no host: {url!r}")
     database = parsed.path.lstrip("/")
     if database and not database.isdigit():
-        raise ValueError(f"sidecar.redis_url database must be a number; got {database!r}")
+        raise ValueError(f"{option} database must be a number; got {database!r}")

@@ -4,31 +4,42 @@ and turns what comes back into the public result models."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import inspect
 import json
 import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
+from . import telemetry
 from .adapters.base import EnclaveAdapter
 from .adapters.inprocess import InProcessAdapter
-from .bridge.codec import ValueLimits
+from .bridge.codec import CodecError, ValueLimits, decode, encode
 from .bridge.dispatch import ToolDispatcher, ToolHandler
-from .bridge.protocol import EngineLimits, RunOutcome, StartRequest
-from .code_tool import CodeToolResult, run_code_tool_call
+from .bridge.protocol import EngineLimits, RunOutcome, StartRequest, ToolResult
 from .config import (
+    DEFAULT_MAX_STATE_BYTES,
     DEFAULT_MEMORY_LIMIT,
     LEVEL_DEFAULTS,
     MIN_MEMORY_LIMIT,
+    DurableOptions,
     ScoringGateOptions,
     SecurityLevel,
     SidecarOptions,
     check_int,
     check_json_data,
     coerce_options,
+    keyword_options,
     parse_level,
 )
+from .durable.journal import JournalError
+from .durable.runs import DurableRuns, Replay
+from .durable.session import Session
+from .durable.state_store import StateStore
 from .guard import policy_for, validate_code
 from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
@@ -45,22 +56,11 @@ from .results import (
     make_error,
 )
 from .sidecar import Sidecar
+from .streaming import EventSink, RunStream
 
-_OPTION_NAMES = frozenset(
-    {
-        "security_level",
-        "timeout",
-        "max_tool_calls",
-        "max_iterations",
-        "memory_limit",
-        "tool_handler",
-        "globals",
-        "scoring_gate",
-        "adapter",
-        "verbose_errors",
-        "sidecar",
-    }
-)
+if TYPE_CHECKING:
+    from .tools.code_tool import CodeToolResult
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 #: Names a custom global may not take: the runtime's own and the JavaScript builtins scripts rely on.
 _RESERVED_GLOBALS = frozenset(
@@ -69,41 +69,97 @@ _RESERVED_GLOBALS = frozenset(
         "undefined", "NaN", "Infinity", "globalThis", "Promise", "Error", "Symbol", "Reflect", "Proxy",
         "eval", "Function", "parseInt", "parseFloat", "isNaN", "isFinite", "encodeURI",
         "encodeURIComponent", "decodeURI", "decodeURIComponent", "RegExp", "Map", "Set", "WeakMap",
-        "WeakSet", "arguments", "this", "null", "true", "false",
+        "WeakSet", "arguments", "this", "null", "true", "false", "state", "tools",
     }
 )  # fmt: skip
 _STACK_FRAME = re.compile(r"<input>:(\d+):(\d+)")
+#: How telemetry and `repr` name the adapters of this package (the CLI's `--adapter` names).
+_ADAPTER_NAMES = {"InProcessAdapter": "inprocess", "WorkerPoolAdapter": "pool", "DoubleVmAdapter": "double-vm"}
 _PRELUDE_FRAMES = re.compile(
     r"^\s*at (callTool|log|iterHook|tickHook|catchHook|throwHook|trip|terminal|checkDeadline|guarded|"
     r"onDone|onFail|errorRecord|rejected|toolError|<eval>)\b"
 )
 
 
+_DEFAULT_DURABLE = DurableOptions()
+_NO_STATE: Any = object()
+"""`run()` without `state=`: the script has no `state` global and `result.state` is None."""
+
+
+@dataclass(frozen=True)
+class _RunPlan:
+    """One execution of a script and what it runs with (a run, a stream, or a resume)."""
+
+    code: str
+    timeout_ms: int
+    max_tool_calls: int
+    context: dict[str, Any] | None
+    state_json: str | None
+    replay: Replay | None = None
+    events: EventSink | None = None
+
+    def given_state(self) -> Any:
+        return None if self.state_json is None else json.loads(self.state_json)
+
+
 class Enclave:
     """A sandbox for running AgentScript (untrusted JavaScript) with tools provided by the host."""
 
-    def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - _OPTION_NAMES)
-        if unknown:
-            raise TypeError(f"Enclave got unknown option(s): {', '.join(unknown)}")
-        self.security_level: SecurityLevel = parse_level(options.get("security_level", "STANDARD"))
+    @keyword_options
+    def __init__(
+        self,
+        *,
+        security_level: SecurityLevel | str = SecurityLevel.STANDARD,
+        timeout: int | None = None,
+        max_tool_calls: int | None = None,
+        max_iterations: int | None = None,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        tool_handler: ToolHandler | None = None,
+        globals: Mapping[str, Any] | None = None,
+        scoring_gate: ScoringGateOptions | Mapping[str, Any] | None = None,
+        adapter: EnclaveAdapter | None = None,
+        verbose_errors: bool = False,
+        sidecar: SidecarOptions | Mapping[str, Any] | None = None,
+        durable: DurableOptions | Mapping[str, Any] | Literal[False] | None = _DEFAULT_DURABLE,
+        max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
+    ) -> None:
+        """Every option is keyword-only; limits left at None take the security level's default.
+
+        Args:
+            security_level: `SecurityLevel` or its name (any case): the language rules and level defaults.
+            timeout: Wall-clock milliseconds for a whole run, tool calls included.
+            max_tool_calls: Tool calls per run.
+            max_iterations: Loop iterations per run.
+            memory_limit: Bytes; hard cap on the sandbox heap.
+            tool_handler: `handler(name, args, context)`, sync or async (a `Toolset` is one).
+            globals: JSON data the script sees as read-only globals.
+            scoring_gate: Score code before it runs and block risky code.
+            adapter: Where the engine runs; None is the in-process engine.
+            verbose_errors: Add the host-side traceback of a failed tool to the error's data.
+            sidecar: Keep large tool results host-side and give the script a reference.
+            durable: Where paused runs keep their journals (`Suspend`, `resume()`); None or False disables.
+            max_state_bytes: Cap on the JSON of a run's `state`.
+        """
+        self.security_level: SecurityLevel = parse_level(security_level)
         defaults = LEVEL_DEFAULTS[self.security_level]
         self._defaults = defaults
-        self.timeout = check_int("timeout", options.get("timeout", defaults.timeout), minimum=1)
-        self.max_tool_calls = check_int("max_tool_calls", options.get("max_tool_calls", defaults.max_tool_calls))
-        self.max_iterations = check_int("max_iterations", options.get("max_iterations", defaults.max_iterations))
-        self.memory_limit = check_int(
-            "memory_limit", options.get("memory_limit", DEFAULT_MEMORY_LIMIT), minimum=MIN_MEMORY_LIMIT
+        self.timeout = check_int("timeout", defaults.timeout if timeout is None else timeout, minimum=1)
+        self.max_tool_calls = check_int(
+            "max_tool_calls", defaults.max_tool_calls if max_tool_calls is None else max_tool_calls
         )
-        handler = options.get("tool_handler")
+        self.max_iterations = check_int(
+            "max_iterations", defaults.max_iterations if max_iterations is None else max_iterations
+        )
+        self.memory_limit = check_int("memory_limit", memory_limit, minimum=MIN_MEMORY_LIMIT)
+        handler = tool_handler
         if handler is not None and not callable(handler):
             raise TypeError(f"tool_handler must be callable; got {type(handler).__name__}")
         self.tool_handler: ToolHandler | None = handler
-        self.verbose_errors = options.get("verbose_errors", False)
+        self.verbose_errors = verbose_errors
         if not isinstance(self.verbose_errors, bool):
             raise TypeError("verbose_errors must be a bool")
 
-        globals_ = options.get("globals") or {}
+        globals_ = globals or {}
         if not isinstance(globals_, Mapping):
             raise TypeError(f"globals must be a mapping of names to JSON data; got {type(globals_).__name__}")
         for name in globals_:
@@ -116,19 +172,18 @@ class Enclave:
         self._globals_json = json.dumps(dict(globals_), ensure_ascii=False, allow_nan=False)
         self.globals: dict[str, Any] = json.loads(self._globals_json)
 
-        gate = options.get("scoring_gate")
+        gate = scoring_gate
         self.scoring_gate: ScoringGateOptions | None = (
             None if gate is None else coerce_options(ScoringGateOptions, gate, "scoring_gate")
         )
-        sidecar = options.get("sidecar")
         self.sidecar: SidecarOptions | None = (
             None if sidecar is None else coerce_options(SidecarOptions, sidecar, "sidecar")
         )
         self._sidecar = Sidecar.open(self.sidecar, self.security_level)
-        adapter = options.get("adapter")
         if adapter is not None and not isinstance(adapter, EnclaveAdapter):
             raise TypeError("adapter must implement EnclaveAdapter (execute() and dispose())")
         self._adapter: EnclaveAdapter = adapter if adapter is not None else InProcessAdapter()
+        self._adapter_name = _ADAPTER_NAMES.get(type(self._adapter).__name__, type(self._adapter).__name__)
         self._policy = policy_for(self.security_level, self.globals)
         self._prepared = PreparedCache(self._policy)
         self._gate: Any = None
@@ -136,6 +191,11 @@ class Enclave:
             from .scoring import ScoringGate
 
             self._gate = ScoringGate(self.scoring_gate)
+        self.max_state_bytes = check_int("max_state_bytes", max_state_bytes, minimum=2)
+        self.durable: DurableOptions | None = (
+            None if durable is None or durable is False else coerce_options(DurableOptions, durable, "durable")
+        )
+        self._durable = None if self.durable is None else DurableRuns(self.durable, self._durable_fingerprint())
         self._disposed = False
         self._sync_loops: dict[int, asyncio.AbstractEventLoop] = {}
         self._sync_lock = threading.Lock()
@@ -148,8 +208,81 @@ class Enclave:
         timeout: int | None = None,
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
+        state: Any = _NO_STATE,
     ) -> ExecutionResult:
-        """Run `code`; every failure of the script is a result, never an exception."""
+        """Run `code`; every failure of the script is a result, never an exception (`result.unwrap()` or
+        `result.raise_for_error()` turn one into an `EnclaveError`). With `state`, the
+        script sees a mutable JSON copy as the global `state` and `result.state` is its value after a
+        successful run (the state as given after a failed one)."""
+        return await self._execute(self._plan(code, timeout, context, max_tool_calls, state))
+
+    def stream(
+        self,
+        code: str,
+        *,
+        timeout: int | None = None,
+        context: dict[str, Any] | None = None,
+        max_tool_calls: int | None = None,
+        state: Any = _NO_STATE,
+    ) -> RunStream:
+        """Run `code` and yield its events as they happen: console lines, tool calls and results, then the
+        `ResultEvent`, last and exactly once. Leaving the stream early cancels the run."""
+        plan = self._plan(code, timeout, context, max_tool_calls, state)
+        return RunStream(lambda sink: self._execute(dataclasses.replace(plan, events=sink)))
+
+    def session(self, state: Any = None, *, store: StateStore | None = None, key: str | None = None) -> Session:
+        """A sequence of runs sharing one `state`: each run starts from the state the last one left. With a
+        `store` and a `key`, the state is loaded before and saved after each run (optimistic concurrency)."""
+        return Session(self, state, store=store, key=key)
+
+    async def resume(
+        self, token: str, value: Any = None, *, error: str | None = None, context: dict[str, Any] | None = None
+    ) -> ExecutionResult:
+        """Go on with a paused run: the script runs again, every tool call made before the pause is answered
+        from its journal, the paused call gets `value` (or fails with `error`), then the run goes on and may
+        pause again. An unknown, used or expired token raises LookupError."""
+        if self._durable is None:
+            raise RuntimeError("This Enclave has durable runs disabled (durable=False)")
+        if error is not None and not isinstance(error, str):
+            raise TypeError(f"error must be a str or None; got {type(error).__name__}")
+        if context is not None and not isinstance(context, Mapping):
+            raise TypeError(f"context must be a dict; got {type(context).__name__}")
+        if error is None:
+            check_json_data("value", value)
+            try:
+                answer = ToolResult(0, True, encode(value, self._value_limits(), "the resume value"))
+            except CodecError as exc:
+                raise ValueError(f"value: {exc}") from None
+        else:
+            answer = ToolResult(0, False, error)
+        if self._disposed:
+            raise RuntimeError("This Enclave has been disposed")
+        started = time.perf_counter()
+        try:
+            journal = await self._durable.take(token)
+        except JournalError as exc:
+            message = f"The paused run cannot be resumed: {exc}"
+            return self._failed(make_error(ErrorCode.RUNTIME_ERROR, message, name="JournalError"), started)
+        plan = _RunPlan(
+            code=journal.code,
+            timeout_ms=journal.timeout,
+            max_tool_calls=journal.max_tool_calls,
+            context=dict(context) if context is not None else None,
+            state_json=journal.state_json,
+            replay=Replay(journal, answer),
+        )
+        return await self._execute(plan)
+
+    def resume_sync(
+        self, token: str, value: Any = None, *, error: str | None = None, context: dict[str, Any] | None = None
+    ) -> ExecutionResult:
+        """`resume()` for code without an event loop."""
+        return self._sync_loop().run_until_complete(self.resume(token, value, error=error, context=context))
+
+    def _plan(
+        self, code: str, timeout: int | None, context: dict[str, Any] | None, max_tool_calls: int | None, state: Any
+    ) -> _RunPlan:
+        """Check a run's arguments (bad input raises here, before anything runs)."""
         if self._disposed:
             raise RuntimeError("This Enclave has been disposed")
         if not isinstance(code, str):
@@ -158,49 +291,93 @@ class Enclave:
         tool_limit = self.max_tool_calls if max_tool_calls is None else check_int("max_tool_calls", max_tool_calls)
         if context is not None and not isinstance(context, Mapping):
             raise TypeError(f"context must be a dict; got {type(context).__name__}")
+        state_json = None
+        if state is not _NO_STATE:
+            check_json_data("state", state)
+            state_json = json.dumps(state, ensure_ascii=False, allow_nan=False)
+            size = len(state_json.encode("utf-8"))
+            if size > self.max_state_bytes:
+                raise ValueError(f"state is {size} bytes of JSON, over max_state_bytes ({self.max_state_bytes})")
+        return _RunPlan(
+            code=code,
+            timeout_ms=timeout_ms,
+            max_tool_calls=tool_limit,
+            context=dict(context) if context is not None else None,
+            state_json=state_json,
+        )
+
+    def _value_limits(self) -> ValueLimits:
+        return ValueLimits(max_bytes=self._defaults.max_value_bytes, max_depth=self._defaults.max_value_depth)
+
+    async def _execute(self, plan: _RunPlan) -> ExecutionResult:
+        """One execution of a script (a run, a stream, a resume), observed: a span when tracing, a log record."""
+        level, adapter = self.security_level.value, self._adapter_name
+        if telemetry.tracing():
+            with telemetry.run_span(plan.code, level, adapter) as span:
+                result = await self._run_plan(plan)
+                telemetry.end_run(span, result)
+        else:
+            result = await self._run_plan(plan)
+        telemetry.log_run(result, level, adapter)
+        return result
+
+    async def _run_plan(self, plan: _RunPlan) -> ExecutionResult:
+        """One execution of a script: guard, gate, engine, result."""
+        if self._disposed:
+            raise RuntimeError("This Enclave has been disposed")
+        code = plan.code
         started = time.perf_counter()
-        deadline = run_clock() + timeout_ms / 1000.0
+        deadline = run_clock() + plan.timeout_ms / 1000.0
         warnings: list[str] = []
         scoring = None
 
-        prepared = self._prepared.prepare(code)
+        with telemetry.child_span("enclave.validate"):
+            prepared = self._prepared.prepare(code)
         if prepared.instrumented is None:
-            return self._failed(_validation_error(prepared.issues), started)
+            return self._failed(_validation_error(prepared.issues), started, state=plan.given_state())
 
         if self._gate is not None:
-            decision = await self._gate.evaluate(code, parsed=prepared.parsed, timeout=deadline - run_clock())
+            with telemetry.child_span("enclave.score") as score_span:
+                decision = await self._gate.evaluate(code, parsed=prepared.parsed, timeout=deadline - run_clock())
+                telemetry.set_score(score_span, decision.result)
             scoring = decision.result
             if decision.blocked:
                 data: dict[str, Any] = {}
                 if decision.result is not None:
                     data = {"score": decision.result.score, "signals": list(decision.result.signals)}
                 error = make_error(ErrorCode.SCORING_BLOCKED, decision.message or "Blocked by scoring gate", data=data)
-                return self._failed(error, started, scoring=scoring)
+                return self._failed(error, started, scoring=scoring, state=plan.given_state())
             if decision.warned and decision.message:
                 warnings.append(decision.message)
 
         limits = EngineLimits(
-            timeout_ms=timeout_ms,
-            max_tool_calls=tool_limit,
+            timeout_ms=plan.timeout_ms,
+            max_tool_calls=plan.max_tool_calls,
             max_iterations=self.max_iterations,
             memory_limit=self.memory_limit,
             console_bytes=self._defaults.console_bytes,
             console_calls=self._defaults.console_calls,
             max_value_bytes=self._defaults.max_value_bytes,
             max_value_depth=self._defaults.max_value_depth,
+            max_state_bytes=self.max_state_bytes,
         )
         request = StartRequest(
             program=prepared.instrumented.program,
             globals_json=self._globals_json,
             limits=limits,
             deadline=deadline,
+            state_json=plan.state_json,
+            record_entropy=self._durable is not None,
+            entropy=plan.replay.journal.entropy if plan.replay is not None else (),
         )
         tools = ToolDispatcher(
-            handler=self.tool_handler,
-            context=dict(context) if context is not None else None,
+            handler=telemetry.traced_handler(self.tool_handler),
+            context=plan.context,
             loop=asyncio.get_running_loop(),
-            limits=ValueLimits(max_bytes=limits.max_value_bytes, max_depth=limits.max_value_depth),
+            limits=self._value_limits(),
             sidecar=self._sidecar.begin_run(deadline) if self._sidecar is not None else None,
+            call_log=self._durable.call_log(plan.replay) if self._durable is not None else None,
+            events=plan.events,
         )
         try:
             outcome = await self._adapter.execute(request, tools)
@@ -209,12 +386,46 @@ class Enclave:
             raise
         finally:  # whatever ended the run, its tools end with it
             tools.end(RunEnded(ErrorCode.RUNTIME_ERROR, "The run has ended"))
+        if outcome.ok and tools.call_log is not None and tools.call_log.unreplayed():
+            message = f"The resumed script does not match its journal: it ended before {tools.call_log.unreplayed()} "
+            outcome = _failed_instead(outcome, ErrorCode.RUNTIME_ERROR, message + "recorded tool call(s)")
+        if outcome.paused is not None and outcome.entropy_overflow:
+            message = (
+                f"The run saw more than {limits.max_recorded_values} Math.random()/Date values: too many to journal"
+            )
+            outcome = _failed_instead(outcome, ErrorCode.MEMORY_LIMIT_EXCEEDED, message)
         result = self._result(outcome, prepared.instrumented.positions, tools, started, code.count("\n") + 1)
         if tools.sidecar is not None:  # sidecar: references in the returned value become their stored values
             await tools.sidecar.finish(result, outcome.value_json)
         result.warnings = warnings
         result.scoring = scoring
+        self._settle_state(result, outcome, plan)
+        if outcome.paused is not None and self._durable is not None and tools.call_log is not None:
+            replayed = plan.replay.journal.entropy if plan.replay is not None else ()
+            result.suspended = await self._durable.pause(
+                code=code,
+                timeout=plan.timeout_ms,
+                max_tool_calls=plan.max_tool_calls,
+                state_json=plan.state_json,
+                log=tools.call_log,
+                entropy=[*replayed, *outcome.entropy],
+                paused=outcome.paused,
+            )
         return result
+
+    def _settle_state(self, result: ExecutionResult, outcome: RunOutcome, plan: _RunPlan) -> None:
+        """All or nothing: the script's new state when the run succeeded, else the state as given."""
+        if plan.state_json is None:
+            return
+        if result.success and outcome.state_json:
+            try:
+                limits = ValueLimits(max_bytes=self.max_state_bytes, max_depth=max(64, self._defaults.max_value_depth))
+                result.state = decode(outcome.state_json, limits, "the state")
+                return
+            except CodecError as exc:
+                result.success, result.value = False, None
+                result.error = make_error(ErrorCode.MEMORY_LIMIT_EXCEEDED, str(exc))
+        result.state = plan.given_state()
 
     def run_sync(
         self,
@@ -223,10 +434,13 @@ class Enclave:
         timeout: int | None = None,
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
+        state: Any = _NO_STATE,
     ) -> ExecutionResult:
         """`run()` for code without an event loop (async tool handlers run on a private loop)."""
         loop = self._sync_loop()
-        return loop.run_until_complete(self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls))
+        return loop.run_until_complete(
+            self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls, state=state)
+        )
 
     async def run_tool_call(
         self,
@@ -237,8 +451,26 @@ class Enclave:
         max_tool_calls: int | None = None,
     ) -> CodeToolResult:
         """Run a model's "execute AgentScript" tool call (`Toolset.code_tool`) and answer it for the model."""
+        # Code mode lives in the tools layer above the facade, which imports this module: imported
+        # here, when first used, so that the facade never depends on the layer built on it.
+        from .tools.code_tool import run_code_tool_call
+
         return await run_code_tool_call(
             self, arguments, timeout=timeout, context=context, max_tool_calls=max_tool_calls
+        )
+
+    def run_tool_call_sync(
+        self,
+        arguments: Any,
+        *,
+        timeout: int | None = None,
+        context: dict[str, Any] | None = None,
+        max_tool_calls: int | None = None,
+    ) -> CodeToolResult:
+        """`run_tool_call()` for code without an event loop."""
+        loop = self._sync_loop()
+        return loop.run_until_complete(
+            self.run_tool_call(arguments, timeout=timeout, context=context, max_tool_calls=max_tool_calls)
         )
 
     # ---- validation ----
@@ -259,6 +491,8 @@ class Enclave:
         self._adapter.dispose()
         if self._sidecar is not None:
             self._sidecar.close()
+        if self._durable is not None:
+            self._durable.close()
         with self._sync_lock:
             loops, self._sync_loops = self._sync_loops, {}
         for loop in loops.values():
@@ -277,7 +511,39 @@ class Enclave:
     async def __aexit__(self, *exc: object) -> None:
         self.dispose()
 
+    def __repr__(self) -> str:
+        parts = [
+            f"security_level={self.security_level.value!r}",
+            f"timeout={self.timeout}",
+            f"max_tool_calls={self.max_tool_calls}",
+            f"max_iterations={self.max_iterations}",
+            f"memory_limit={self.memory_limit}",
+            f"adapter={self._adapter_name!r}",
+        ]
+        if self.tool_handler is not None:
+            parts.append(f"tool_handler={_handler_repr(self.tool_handler)}")
+        if self.globals:
+            parts.append(f"globals={sorted(self.globals)!r}")  # the names only: values may be private
+        if self.scoring_gate is not None:
+            parts.append(f"scoring_gate={self.scoring_gate.scorer!r}")
+        if self.sidecar is not None and self.sidecar.enabled:
+            parts.append(f"sidecar={self.sidecar.storage!r}")
+        if self.verbose_errors:
+            parts.append("verbose_errors=True")
+        return f"Enclave({', '.join(parts)})" + (" (disposed)" if self._disposed else "")
+
     # ---- helpers ----
+    def _durable_fingerprint(self) -> str:
+        """What a journal must have been recorded with to be resumed here."""
+        fields = [
+            str(self.security_level),
+            self.max_iterations,
+            self.memory_limit,
+            self.max_state_bytes,
+            self._globals_json,
+        ]
+        return hashlib.sha256(json.dumps(fields).encode("utf-8")).hexdigest()
+
     def _sync_loop(self) -> asyncio.AbstractEventLoop:
         try:
             asyncio.get_running_loop()
@@ -302,11 +568,13 @@ class Enclave:
         *,
         warnings: list[str] | None = None,
         scoring: Any = None,
+        state: Any = None,
     ) -> ExecutionResult:
         result = ExecutionResult(
             success=False,
             error=error,
             stats=ExecutionStats(duration=(time.perf_counter() - started) * 1000.0),
+            state=state,
         )
         result.warnings = warnings or []
         result.scoring = scoring
@@ -327,6 +595,8 @@ class Enclave:
             memory_usage=outcome.memory_usage,
         )
         stdout = "".join(line + "\n" for line in outcome.stdout)
+        if outcome.paused is not None:  # not an error: the journal is stored and the token set by the caller
+            return ExecutionResult(success=False, stdout=stdout, stats=stats)
         if outcome.ok:
             try:
                 value = json.loads(outcome.value_json) if outcome.value_json else None
@@ -349,6 +619,19 @@ class Enclave:
                           "traceback": failure.traceback}  # fmt: skip
             error.stack = (error.stack + "\n" if error.stack else "") + failure.traceback
         return ExecutionResult(success=False, error=error, stdout=stdout, stats=stats)
+
+
+def _handler_repr(handler: ToolHandler) -> str:
+    """A function by its name; another callable by its own repr (a `Toolset` lists its tools), kept short."""
+    if inspect.isfunction(handler) or inspect.ismethod(handler):
+        return f"<function {handler.__qualname__}>"
+    text = repr(handler)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _failed_instead(outcome: RunOutcome, code: ErrorCode, message: str) -> RunOutcome:
+    """The same run's counters and output, ending with `code` instead."""
+    return dataclasses.replace(outcome, ok=False, code=str(code), name="", message=message, stack="", paused=None)
 
 
 def _validation_error(issues: list[ValidationIssue]) -> ExecutionError:

@@ -27,8 +27,8 @@ def frame_cap(limits: EngineLimits) -> int:
 def token_cap(limits: EngineLimits) -> int:
     """Bound on an answer's structure outside strings (see framing.check_structure): an honest answer's
     bulk is inside JSON strings (values, tool arguments, console lines); the structure around them grows
-    only with the tool calls and console lines the limits allow."""
-    return 4 * (limits.max_tool_calls + limits.console_calls) + 64
+    only with the tool calls, console lines and recorded values the limits allow."""
+    return 4 * (limits.max_tool_calls + limits.console_calls) + 2 * limits.max_recorded_values + 64
 
 
 def console_cost(lines: list[str]) -> int:
