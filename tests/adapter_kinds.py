@@ -24,12 +24,6 @@ ADAPTER_FACTORIES: dict[str, AdapterFactory] = {
 #: Contract tests an adapter is known to fail, by test id (without the adapter parameter), with why.
 #: They are marked strict xfail for that adapter only: when one starts passing the suite says so.
 KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {
-    "pool": {
-        "test_run.py::test_concurrent_runs_interleave_tool_awaits": (
-            "a worker serves one run at a time, also while it waits for its tools: 20 runs on 2 workers take"
-            " 10 tool waits one after another (runs beyond pool_size wait in the queue)"
-        ),
-    },
     "double-vm": {
         "test_run.py::test_guest_exception_is_runtime_error_with_user_lines": (
             "the WASI build (QuickJS-NG 0.15) reports a property read on null at the function's start"
