@@ -859,41 +859,40 @@
   };
   const toStrOnce = (v) => (typeof v === 'string' ? v : typeof v === 'symbol' ? '' + v : StringCtor(v));
 
-  // Every object reachable from the global object, the hidden intrinsics included, is frozen: the
-  // prelude and the guest share them, so a change would either fail loudly or reach the prelude.
-  const hiddenRoots = () => {
-    const roots = [];
-    const tryPush = (f) => { try { const v = f(); if (v !== null && v !== undefined) roots[roots.length] = v; } catch (_) { /* absent here */ } };
-    tryPush(() => [][symbolIterator]());
-    tryPush(() => ''[symbolIterator]());
-    tryPush(() => new G.Map()[symbolIterator]());
-    tryPush(() => new G.Set()[symbolIterator]());
-    tryPush(() => /x/g[Symbol.matchAll](''));
-    tryPush(() => (function* () {})());
-    tryPush(() => (async function* () {})());
-    tryPush(() => async () => {});
-    tryPush(() => function* () {});
-    tryPush(() => async function* () {});
-    tryPush(() => G.Iterator.from({ next() { return { done: true }; } }));
-    tryPush(() => [].values().map((x) => x));
-    tryPush(() => (function () { return arguments; })());
-    return roots;
+  // The intrinsics the prelude relies on are frozen (it shares them with the guest, so a change would
+  // fail loudly instead of reaching the prelude), with every Error constructor and prototype and the
+  // hidden prototypes it put guards on. Freezing costs ~1 us per property, so the rest (Map, Date, ...)
+  // stays as the engine made it: only the guest itself could see a change there.
+  const reliedOn = () => {
+    const list = [ObjectCtor, ObjectCtor.prototype, Array, Array.prototype, StringCtor, StringCtor.prototype,
+      Number.prototype, Boolean.prototype, Symbol, Symbol.prototype, PromiseCtor, PromiseCtor.prototype, JSON,
+      Math, Reflect, RegExp, RegExpProto, WeakSetCtor.prototype, WeakMapCtor.prototype, Date, G.Proxy,
+      getPrototypeOf([][symbolIterator]()), getPrototypeOf(async () => {}), getPrototypeOf(function* () {}),
+      getPrototypeOf(async function* () {})];
+    const tryPush = (f) => { try { const v = f(); if (v !== null && v !== undefined) list[list.length] = v; } catch (_) { /* absent here */ } };
+    tryPush(() => G.BigInt.prototype);
+    tryPush(() => G.Uint8Array && getPrototypeOf(G.Uint8Array));
+    tryPush(() => G.Uint8Array && getPrototypeOf(G.Uint8Array).prototype);
+    tryPush(() => G.Iterator);
+    tryPush(() => Array.prototype[Symbol.unscopables]);
+    const names = getOwnPropertyNames(G);
+    for (let i = 0; i < names.length; i++) {
+      const d = getOwnPropertyDescriptor(G, names[i]);
+      const ctor = d && d.value;
+      if (typeof ctor !== 'function') continue;
+      const proto = own(ctor, 'prototype');
+      if (proto !== null && typeof proto === 'object' && (proto === ErrorProto || isProtoOf(ErrorProto, proto))) {
+        list[list.length] = ctor;
+        list[list.length] = proto;
+      }
+    }
+    return list;
   };
   const freezeAll = (roots) => {
-    const seen = wset();
-    const stack = roots.slice();
-    while (stack.length > 0) {
-      const v = stack.pop();
-      if (v === null || (typeof v !== 'object' && typeof v !== 'function') || has(seen, v)) continue;
-      add(seen, v);
-      if (v !== G) freeze(v);
-      stack[stack.length] = getPrototypeOf(v);
-      const keys = ownKeys(v);
-      for (let i = 0; i < keys.length; i++) {
-        const d = getOwnPropertyDescriptor(v, keys[i]);
-        if (d === undefined) continue;
-        if ('value' in d) stack[stack.length] = d.value;
-        else { stack[stack.length] = d.get; stack[stack.length] = d.set; }
+    for (let r = 0; r < roots.length; r++) {
+      // Each one with its prototype chain (the function prototypes, %IteratorPrototype%, ...).
+      for (let p = roots[r]; p !== null && (typeof p === 'object' || typeof p === 'function'); p = getPrototypeOf(p)) {
+        if (p !== G) freeze(p);
       }
     }
   };
@@ -948,7 +947,7 @@
   defineGlobal('__ag_tick', tickHook);
   defineGlobal('__ag_catch', catchHook);
   defineGlobal('__ag_thr', throwHook);
-  freezeAll([G].concat(hiddenRoots()));
+  freezeAll(reliedOn());
 
   // ---- the control function: only the host holds it ----
   return (op, arg) => {
