@@ -83,7 +83,7 @@
   const TYPED_CAP = 1 << 24;
   const TYPED_SORT_CAP = 1 << 22;
   // Character comparisons one native string search may make (it is a naive n * m search in C).
-  const SEARCH_CAP = 1 << 24;
+  const SEARCH_CAP = 1 << 25;
 
   // ---- configuration (set once by `init`) ----
   let cfg = null;
@@ -177,6 +177,18 @@
     checkDeadline();
     const next = iterations + 64;
     return next > cfg.maxIterations + 1 ? cfg.maxIterations + 1 : next;
+  };
+  // The prelude's own loops (the polled replacements of natives) check the clock like the hooks do:
+  // an engine whose interrupt counts CPU time would otherwise stop them late.
+  let polls = 0;
+  const poll = () => {
+    if (sticky) throw terminal();
+    if (++polls >= 256) { polls = 0; if (cfg !== null) checkDeadline(); }
+  };
+  // For steps that may each take milliseconds (a window of a search, a long native call).
+  const pollNow = () => {
+    if (sticky) throw terminal();
+    if (cfg !== null) checkDeadline();
   };
   const tickHook = () => {
     if (sticky) throw terminal();
@@ -534,6 +546,7 @@
         if (isGenuineArray(recv)) {
           const len = recv.length;
           if (len > cap) throw tooLong('Array.prototype.' + key, len, cap);
+          if (len > 4096) pollNow(); // nested calls (a join of arrays) each take a while
           return apply(native, recv, args);
         }
         if (mutates) {
@@ -542,6 +555,7 @@
         const obj = ObjectCtor(recv);
         const len = toLength(obj.length);
         if (len > cap) throw tooLong('Array.prototype.' + key, len, cap);
+        if (len > 4096) pollNow();
         return apply(native, fixedLength(obj, len), args);
       } }[key]);
     }
@@ -601,6 +615,7 @@
     const flattenInto = (target, at, source, len, depth, mapper, thisArg) => {
       let n = at;
       for (let k = 0; k < len; k++) {
+        poll();
         if (!(k in source)) continue;
         let el = source[k];
         if (mapper !== undefined) el = apply(mapper, thisArg, [el, k, source]);
@@ -662,7 +677,7 @@
     const AIP = getPrototypeOf([][symbolIterator]());
     const native = AIP.next;
     const nativeNext = apply(bind, call, [native]);
-    replaceMethod(AIP, 'next', { next() { return nativeNext(this); } }.next);
+    replaceMethod(AIP, 'next', { next() { poll(); return nativeNext(this); } }.next);
   };
 
   const guardTypedArrays = () => {
@@ -727,18 +742,26 @@
       const m = v[symbolMatch];
       return m !== undefined ? !!m : isProtoOf(RegExpProto, v);
     };
-    const costly = (s, p) => s.length * (p.length + 1) > SEARCH_CAP;
+    // A pattern of up to 16 characters costs at most ~16 comparisons per position: left to the native.
+    const costly = (s, p) => p.length > 16 && s.length * (p.length + 1) > SEARCH_CAP;
+    // The window last searched: a split or replace over many matches walks the string once.
+    let winS = '', winP = '', winStart = -1, win = '';
     // The first index >= from where p occurs in s, or -1.
     const indexFrom = (s, p, from) => {
       const n = s.length, m = p.length;
       if (!costly(s, p)) return apply(nativeIndexOf, s, [p, from]);
       const step = floor(SEARCH_CAP / (m + 1)) + 1;
-      for (let at = from; at + m <= n; at += step) {
-        const window = stringSlice(s, at, at + step + m - 1);
-        const i = apply(nativeIndexOf, window, [p]);
-        if (i >= 0) return at + i;
+      for (let at = from; at + m <= n;) {
+        if (winS !== s || winP !== p || at < winStart || at >= winStart + step) {
+          winS = s; winP = p; winStart = at;
+          win = stringSlice(s, at, at + step + m - 1);
+        }
+        pollNow();
+        const i = apply(nativeIndexOf, win, [p, at - winStart]);
+        if (i >= 0) return winStart + i;
+        at = winStart + step;
       }
-      return m === 0 && from <= n ? from : -1;
+      return -1;
     };
     // The last index <= from where p occurs in s, or -1.
     const lastIndexFrom = (s, p, from) => {
@@ -747,6 +770,7 @@
       const step = floor(SEARCH_CAP / (m + 1)) + 1;
       for (let end = from; end >= 0; end -= step) {
         const start = end - step + 1 < 0 ? 0 : end - step + 1;
+        pollNow();
         const window = stringSlice(s, start, end + m);
         const i = apply(nativeLastIndexOf, window, [p]);
         if (i >= 0) return start + i;
