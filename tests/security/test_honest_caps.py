@@ -73,7 +73,11 @@ RAW_JSON: list[tuple[str, str, Expect]] = [
     ("huge-integer", "try { JSON.rawJSON('9'.repeat(5000)) } catch (e) { return e.name }", returns("RangeError")),
     ("returned", "return { x: JSON.rawJSON('1e400') }", fails(RE)),
     ("to-a-tool", "return await callTool('mark', { x: JSON.rawJSON('1e400') })", fails(RE)),
-    ("coerced-once", "let n = 0; return JSON.stringify({ x: JSON.rawJSON({ toString: () => n++ ? '1e400' : '7' }) })", returns('{"x":7}')),
+    (
+        "coerced-once",
+        "let n = 0; return JSON.stringify({ x: JSON.rawJSON({ toString: () => n++ ? '1e400' : '7' }) })",
+        returns('{"x":7}'),
+    ),
     ("big-exact-integer", "return JSON.rawJSON('12345678901234567890123')", returns(12345678901234567890123)),
     ("string-ok", "return JSON.stringify([JSON.rawJSON('\"a\"'), JSON.rawJSON('-0.5e3')])", returns('["a",-0.5e3]')),
 ]
@@ -121,8 +125,12 @@ def _run_on_a_tty(args: list[str]) -> str:
     primary, secondary = pty.openpty()
     env = dict(os.environ, COLUMNS="200", TERM="xterm")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "enclave_vm.cli", *args], stdin=subprocess.DEVNULL, stdout=secondary,
-        stderr=secondary, env=env, close_fds=True,
+        [sys.executable, "-m", "enclave_vm.cli", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        close_fds=True,
     )
     os.close(secondary)
     chunks = []

@@ -85,7 +85,11 @@ ATTACKS: list[tuple[str, str, Expect]] = [
         "await callTool('echo', {}); return ctl === null",
         returns(True),
     ),
-    ("instance-name-assignable", "const e = new TypeError('x'); e.name = 'NotFound'; return String(e)", returns("NotFound: x")),
+    (
+        "instance-name-assignable",
+        "const e = new TypeError('x'); e.name = 'NotFound'; return String(e)",
+        returns("NotFound: x"),
+    ),
     (
         "instance-message-assignable",
         "const e = new Error(); e.message = 'late'; return [e.message, String(e)]",
@@ -104,7 +108,8 @@ ATTACKS: list[tuple[str, str, Expect]] = [
     ),
     (
         "prototype-name-not-assignable",
-        "try { Error.prototype.name = 'Hijacked' } catch (e) { return [e.name, new Error('x').name] } return 'assigned'",
+        "try { Error.prototype.name = 'Hijacked' } catch (e) { return [e.name, new Error('x').name] } "
+        "return 'assigned'",
         returns(["TypeError", "Error"]),
     ),
     (
@@ -116,7 +121,8 @@ ATTACKS: list[tuple[str, str, Expect]] = [
     ),
     (
         "thrown-subclass-reported",
-        "class NotFound extends Error { constructor(m) { super(m); this.name = 'NotFound' } } throw new NotFound('gone')",
+        "class NotFound extends Error { constructor(m) { super(m); this.name = 'NotFound' } } "
+        "throw new NotFound('gone')",
         fails(RE),
     ),
     (
@@ -152,7 +158,10 @@ async def test_prelude_integrity(raw_adapter: Any, body: str, expect: Expect) ->
 
 
 async def test_thrown_subclass_keeps_its_name(raw_adapter: Any) -> None:
-    body = "class NotFound extends Error { constructor(m) { super(m); this.name = 'NotFound' } } throw new NotFound('gone')"
+    body = (
+        "class NotFound extends Error { constructor(m) { super(m); this.name = 'NotFound' } } "
+        "throw new NotFound('gone')"
+    )
     outcome, _, _ = await run_on_adapter(raw_adapter, instrumented(body))
     assert (outcome.code, outcome.name, outcome.message) == ("RUNTIME_ERROR", "NotFound", "gone")
 
@@ -205,16 +214,16 @@ GUARDED_NATIVES = {
 TYPED_ARRAY_GUARDS = {
     f"Uint8ClampedArray.__proto__.prototype.{key}"
     for key in (
-        "copyWithin fill includes indexOf join lastIndexOf reverse set slice sort toLocaleString toReversed "
-        "toSorted with"
-    ).split()
+        *("copyWithin", "fill", "includes", "indexOf", "join", "lastIndexOf", "reverse", "set", "slice", "sort"),
+        *("toLocaleString", "toReversed", "toSorted", "with"),
+    )
 }
 ERROR_ACCESSORS = {
     f"{ctor}.prototype.{key}[{part}]"
     for ctor in (
-        "Error EvalError RangeError ReferenceError SyntaxError TypeError URIError InternalError AggregateError "
-        "SuppressedError"
-    ).split()
+        *("Error", "EvalError", "RangeError", "ReferenceError", "SyntaxError", "TypeError", "URIError"),
+        *("InternalError", "AggregateError", "SuppressedError"),
+    )
     for key, parts in (("name", ("get", "set")), ("message", ("get", "set")))
     for part in parts
 }
@@ -230,7 +239,8 @@ queue.push([Object.getPrototypeOf(function* () {}), '%GeneratorFunction.prototyp
 queue.push([Object.getPrototypeOf(async function* () {}), '%AsyncGeneratorFunction.prototype%']);
 const fnToString = Object.getPrototypeOf(() => 0).toString;
 const label = (k) => typeof k === 'symbol' ? '[' + String(k).slice(7, -1) + ']' : k;
-const join = (path, k) => path === 'globalThis' ? label(k) : (typeof k === 'symbol' ? path + label(k) : path + '.' + label(k));
+const join = (path, k) => path === 'globalThis' ? label(k)
+  : (typeof k === 'symbol' ? path + label(k) : path + '.' + label(k));
 for (let q = 0; q < queue.length; q++) {
   const [v, path] = queue[q];
   if (v === null || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v)) continue;

@@ -65,7 +65,8 @@ SUPPRESSED: list[tuple[str, str, Expect]] = [
     ),
     (
         "async-disposable-stack",
-        "const s = new AsyncDisposableStack(); s.defer(async () => { let x = 'x'; for (let i = 0; i < 64; i++) x += x }); "
+        "const s = new AsyncDisposableStack(); "
+        "s.defer(async () => { let x = 'x'; for (let i = 0; i < 64; i++) x += x }); "
         "s.defer(() => { throw new Error('second') }); await s.disposeAsync().catch(() => 0); "
         "await callTool('mark', {}); return 'escaped'",
         fails(ML),
