@@ -183,6 +183,8 @@ def test_a_frame_over_the_structure_bound_is_refused_before_parsing(pipe: tuple[
 def good_slice() -> list[Any]:
     step = Settled(
         stdout=["line"],
+        levels=["warn"],
+        entropy=[0.25],
         iterations=3,
         final=FinalRecord(ok=False, code="RUNTIME_ERROR", name="TypeError", message="m", stack="s"),
         memory_usage=1000,
@@ -199,6 +201,7 @@ def test_a_slice_survives_the_wire() -> None:
     assert isinstance(step, Settled) and step.stdout == ["line"]
     assert step.final == FinalRecord(ok=False, code="RUNTIME_ERROR", name="TypeError", message="m", stack="s")
     assert step.iterations == 3 and step.memory_usage == 1000
+    assert step.levels == ["warn"] and step.entropy == [0.25]
     message[7] = None
     step = read_slice(message)
     assert isinstance(step, ToolsRequested) and step.calls == [ToolCall(1, "t", '{"a":1}')]
@@ -220,11 +223,19 @@ def test_a_slice_survives_the_wire() -> None:
         (4, "9"),
         (5, 5),
         (6, None),
-        (7, [1, "", "", "", "", ""]),
+        (7, [1, "", "", "", "", "", ""]),
+        (7, [False, "", "", "", "", ""]),
         (7, [True, "", ""]),
         (7, "final"),
         (8, -5),
         (8, "big"),
+        (9, "log"),
+        (9, []),
+        (9, ["shout"]),
+        (10, "entropy"),
+        (10, ["0.5"]),
+        (10, [True]),
+        (11, "yes"),
     ],
 )
 def test_malformed_slices_are_wire_errors(index: int, bad: Any) -> None:

@@ -14,9 +14,6 @@ from ..bridge.protocol import RunOutcome, StartRequest
 from ..engine.session import QuickJsSession, WarmContext
 from .engine_threads import EngineThreads
 
-#: How long after the deadline a stuck engine thread is given up on.
-DEADLINE_GRACE_S = 0.2
-
 
 def _open_session(request: StartRequest, warm: WarmContext | None, extra: Any) -> QuickJsSession:
     return QuickJsSession(request, warm)
@@ -37,7 +34,7 @@ class InProcessAdapter:
         return self._threads.retired_threads
 
     async def execute(self, request: StartRequest, tools: ToolDispatcher) -> RunOutcome:
-        return await self._threads.run(request, tools, give_up_at=request.deadline + DEADLINE_GRACE_S)
+        return await self._threads.run(request, tools)
 
     def dispose(self) -> None:
         self._threads.dispose()

@@ -149,7 +149,7 @@ class WorkerChannel:
         # two-byte characters) bounds an honest answer.
         # An honest answer's bulk is inside JSON strings (values, tool arguments, console lines); its structure
         # outside strings grows only with the tool calls and console lines the limits allow.
-        max_tokens = 4 * (limits.max_tool_calls + limits.console_calls) + 64
+        max_tokens = 4 * (limits.max_tool_calls + limits.console_calls) + 2 * limits.max_recorded_values + 64
         self._box = Mailbox(run, request.deadline, 2 * limits.memory_limit + (1 << 20), max_tokens)
         self._max_value_bytes = limits.max_value_bytes
         self._console_calls = limits.console_calls

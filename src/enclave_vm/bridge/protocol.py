@@ -27,6 +27,9 @@ class EngineLimits:
     max_value_bytes: int
     max_value_depth: int
     max_stack_bytes: int = 512 * 1024
+    max_state_bytes: int = 1 << 20
+    max_recorded_values: int = 10_000
+    """Math.random()/Date values a durable run may journal; a run that saw more cannot pause."""
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -40,6 +43,12 @@ class StartRequest:
     limits: EngineLimits
     deadline: float
     """When the run must end, on the run clock (`outcome.now()`: monotonic seconds)."""
+    state_json: str | None = None
+    """The script's `state` global as JSON, or None for a run without state."""
+    record_entropy: bool = False
+    """Report the Math.random()/Date values the script sees (durable runs journal them)."""
+    entropy: tuple[float, ...] = ()
+    """Values to give back first, in order (a resumed durable run replays its journal)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,8 @@ class FinalRecord:
     name: str = ""
     message: str = ""
     stack: str = ""
+    state_json: str = ""
+    """JSON of the script's `state` when it returned; "" when the run has no state."""
 
 
 @dataclass(kw_only=True)
@@ -73,8 +84,14 @@ class StepBase:
     """What every engine step reports besides how it ended."""
 
     stdout: list[str] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
+    """The console method of each line of `stdout` ("log", "info", "warn", "error", "debug")."""
     iterations: int = 0
     memory_usage: int | None = None
+    entropy: list[float] = field(default_factory=list)
+    """Values of Math.random()/Date.now()/new Date() the script saw, when the run records them."""
+    entropy_overflow: bool = False
+    """The script saw more such values than `max_recorded_values` (sticky)."""
 
 
 @dataclass(kw_only=True)
@@ -121,10 +138,20 @@ def make_step(
     final: FinalRecord | None,
     memory_usage: int | None = None,
     jobs_pending: bool = False,
+    levels: list[str] | None = None,
+    entropy: list[float] | None = None,
+    entropy_overflow: bool = False,
 ) -> Step:
     """The one reading of an engine's state after a step: a tripped limit wins over a final record, a
     final record over queued calls (a script that returned without awaiting its calls is done)."""
-    base: dict[str, Any] = {"stdout": stdout, "iterations": iterations, "memory_usage": memory_usage}
+    base: dict[str, Any] = {
+        "stdout": stdout,
+        "levels": levels if levels is not None else ["log"] * len(stdout),
+        "iterations": iterations,
+        "memory_usage": memory_usage,
+        "entropy": entropy or [],
+        "entropy_overflow": entropy_overflow,
+    }
     if terminal_code:
         return LimitTripped(code=as_code(terminal_code), message=terminal_message, **base)
     if final is not None:
@@ -145,6 +172,16 @@ def step_fields(step: Step) -> tuple[list[ToolCall], str, str, FinalRecord | Non
     return [], "", "", None
 
 
+@dataclass(frozen=True)
+class PausedCall:
+    """The tool call that paused a durable run, and why."""
+
+    name: str
+    args_json: str
+    reason: str
+    data: dict[str, Any] | None = None
+
+
 @dataclass
 class RunOutcome:
     """What an adapter hands back for one run: plain values, turned into an ExecutionResult by the facade."""
@@ -160,3 +197,10 @@ class RunOutcome:
     tool_call_count: int = 0
     iteration_count: int = 0
     memory_usage: int | None = None
+    state_json: str = ""
+    """The script's `state` when it returned ("" without state, or when the run failed)."""
+    paused: PausedCall | None = None
+    """Set when a tool paused the run; `ok` is then False and `code` empty."""
+    entropy: list[float] = field(default_factory=list)
+    """The Math.random()/Date values the script saw, when the run records them."""
+    entropy_overflow: bool = False

@@ -31,6 +31,9 @@ ENGINE_CODES = frozenset(
 )
 
 
+CONSOLE_LEVELS = frozenset({"log", "info", "warn", "error", "debug"})
+
+
 class WireError(ValueError):
     """A message that does not follow the protocol."""
 
@@ -39,7 +42,8 @@ class WireError(ValueError):
 
 
 def start_message(run: int, request: StartRequest) -> list[Any]:
-    return ["start", run, request.program, request.globals_json, request.limits.to_dict(), request.deadline]
+    extras = {"state_json": request.state_json, "record_entropy": request.record_entropy, "entropy": request.entropy}
+    return ["start", run, request.program, request.globals_json, request.limits.to_dict(), request.deadline, extras]
 
 
 def settle_message(run: int, results: list[ToolResult]) -> list[Any]:
@@ -51,8 +55,16 @@ def close_message(run: int) -> list[Any]:
 
 
 def read_start(message: list[Any]) -> StartRequest:
-    _, _, program, globals_json, limits, deadline = message
-    return StartRequest(program=program, globals_json=globals_json, limits=EngineLimits(**limits), deadline=deadline)
+    _, _, program, globals_json, limits, deadline, extras = message
+    return StartRequest(
+        program=program,
+        globals_json=globals_json,
+        limits=EngineLimits(**limits),
+        deadline=deadline,
+        state_json=extras["state_json"],
+        record_entropy=bool(extras["record_entropy"]),
+        entropy=tuple(float(v) for v in extras["entropy"]),
+    )
 
 
 def read_results(message: list[Any]) -> list[ToolResult]:
@@ -66,7 +78,7 @@ def slice_message(run: int, step: Step) -> list[Any]:
     calls, terminal_code, terminal_message, final = step_fields(step)
     record = None
     if final is not None:
-        record = [final.ok, final.value_json, final.code, final.name, final.message, final.stack]
+        record = [final.ok, final.value_json, final.code, final.name, final.message, final.stack, final.state_json]
     return [
         "slice",
         run,
@@ -77,6 +89,9 @@ def slice_message(run: int, step: Step) -> list[Any]:
         terminal_message,
         record,
         step.memory_usage,
+        step.levels,
+        step.entropy,
+        step.entropy_overflow,
     ]
 
 
@@ -88,6 +103,10 @@ def _int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise WireError(f"{what} must be a non-negative int")
     return value
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, float | int) and not isinstance(value, bool)
 
 
 def _str(value: object, what: str) -> str:
@@ -118,11 +137,17 @@ def answer_run(message: object) -> int:
 
 def read_slice(message: list[Any]) -> Step:
     """A worker's `slice` answer as a Step; every field checked."""
-    if len(message) != 9:
-        raise WireError("a slice has 9 fields")
-    _, _, calls, stdout, iterations, terminal_code, terminal_message, final, memory = message
+    if len(message) != 12:
+        raise WireError("a slice has 12 fields")
+    _, _, calls, stdout, iterations, terminal_code, terminal_message, final, memory, levels, entropy, overflow = message
+    if not isinstance(overflow, bool):
+        raise WireError("the entropy overflow flag must be a bool")
     if not isinstance(calls, list) or not isinstance(stdout, list):
         raise WireError("tool calls and stdout must be lists")
+    if not isinstance(levels, list) or len(levels) != len(stdout) or not all(lv in CONSOLE_LEVELS for lv in levels):
+        raise WireError("console levels must be one known level per stdout line")
+    if not isinstance(entropy, list) or not all(_is_number(v) for v in entropy):
+        raise WireError("entropy must be a list of numbers")
     tool_calls = []
     for call in calls:
         if not isinstance(call, list) or len(call) != 3:
@@ -132,9 +157,9 @@ def read_slice(message: list[Any]) -> Step:
         _str(line, "a stdout line")
     record = None
     if final is not None:
-        if not isinstance(final, list) or len(final) != 6 or not isinstance(final[0], bool):
-            raise WireError("a final record is [ok, value, code, name, message, stack]")
-        ok, value_json, code, name, text, stack = final
+        if not isinstance(final, list) or len(final) != 7 or not isinstance(final[0], bool):
+            raise WireError("a final record is [ok, value, code, name, message, stack, state]")
+        ok, value_json, code, name, text, stack, state_json = final
         record = FinalRecord(
             ok=ok,
             value_json=_str(value_json, "value"),
@@ -142,6 +167,7 @@ def read_slice(message: list[Any]) -> Step:
             name=_str(name, "name"),
             message=_str(text, "message"),
             stack=_str(stack, "stack"),
+            state_json=_str(state_json, "state"),
         )
     return make_step(
         calls=tool_calls,
@@ -151,6 +177,9 @@ def read_slice(message: list[Any]) -> Step:
         terminal_message=_str(terminal_message, "terminal message"),
         final=record,
         memory_usage=None if memory is None else _int(memory, "memory usage"),
+        levels=levels,
+        entropy=[float(v) for v in entropy],
+        entropy_overflow=overflow,
     )
 
 

@@ -34,6 +34,11 @@ def init_config(request: StartRequest) -> str:
             "maxValueBytes": limits.max_value_bytes,
             "maxArrayLength": max(1_000_000, limits.memory_limit // 8),
             "globals": request.globals_json,
+            "state": request.state_json,
+            "maxStateBytes": limits.max_state_bytes,
+            "recordEntropy": request.record_entropy,
+            "maxRecorded": limits.max_recorded_values,
+            "entropy": list(request.entropy),
         }
     )
 
@@ -60,12 +65,12 @@ def parse_state(text: object, memory_usage: int | None, *, jobs_pending: bool = 
     if not isinstance(text, str):
         raise RunEnded("RUNTIME_ERROR", "Engine returned an unreadable state")
     try:
-        sticky, sticky_message, iterations, outbox, lines, final = json.loads(text)
+        sticky, sticky_message, iterations, outbox, lines, final, levels, entropy, overflow = json.loads(text)
         calls = [ToolCall(int(outbox[i]), str(outbox[i + 1]), str(outbox[i + 2])) for i in range(0, len(outbox) - 2, 3)]
         record = None
         if final is not None:
             if final[0] == "ok":
-                record = FinalRecord(ok=True, value_json=str(final[1]))
+                record = FinalRecord(ok=True, value_json=str(final[1]), state_json=str(final[2]))
             else:
                 record = FinalRecord(
                     ok=False,
@@ -83,6 +88,9 @@ def parse_state(text: object, memory_usage: int | None, *, jobs_pending: bool = 
             final=record,
             memory_usage=memory_usage,
             jobs_pending=jobs_pending,
+            levels=[str(level) for level in levels],
+            entropy=[float(value) for value in entropy],
+            entropy_overflow=overflow is True,
         )
     except (ValueError, TypeError, IndexError, KeyError):
         raise RunEnded("RUNTIME_ERROR", "Engine returned an unreadable state") from None

@@ -15,7 +15,7 @@ from typing import Any
 
 import quickjs
 
-from ..bridge.protocol import LimitTripped, Settled, StartRequest, Step, ToolResult
+from ..bridge.protocol import LimitTripped, Settled, Stalled, StartRequest, Step, ToolResult
 from ..outcome import RunEnded
 from ..outcome import now as run_clock
 from .prelude_protocol import PRELUDE, init_config, parse_state, settle_payload
@@ -27,6 +27,8 @@ _JOB_CHECK_EVERY = 32
 _MEMORY_SAMPLE_AFTER_S = 0.001
 #: CPU seconds the engine gets to hand over its console lines after it was stopped.
 _SALVAGE_BUDGET_S = 0.05
+#: The share of the memory limit held at which a silent stall counts as exhaustion.
+_EXHAUSTED_SHARE = 0.9
 _OOM_MESSAGES = ("null", "[uninitialized]", "InternalError: out of memory", "InternalError: string too long")
 
 
@@ -145,6 +147,10 @@ class QuickJsSession:
             state = parse_state(self._ctl("drain"), None)
         except quickjs.JSException as exc:
             raise classify_engine_exception(exc) from None
+        if isinstance(state, Stalled) and self._heap_exhausted():
+            # A job that failed to allocate ends without a trace in the script's state (the rejection it
+            # would carry cannot be built): the heap's state, not the silence, decides.
+            raise EngineTerminated("MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
         ended = isinstance(state, Settled | LimitTripped)
         if ended or time.perf_counter() - started >= _MEMORY_SAMPLE_AFTER_S:
             self._sample_memory()
@@ -160,6 +166,11 @@ class QuickJsSession:
         except Exception:  # an exhausted or broken engine: the lines are lost, the code still stands
             pass
         return exc
+
+    def _heap_exhausted(self) -> bool:
+        """Whether the heap is at its cap (this binding reports no refused allocation, only the bytes held)."""
+        used = self.memory_usage()
+        return used is not None and used >= _EXHAUSTED_SHARE * self._request.limits.memory_limit
 
     def _sample_memory(self) -> None:
         """Track the peak of the engine's allocated bytes. Reading them walks the whole heap (~25 µs), so
