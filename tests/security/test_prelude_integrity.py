@@ -173,6 +173,13 @@ async def test_thrown_subclass_keeps_its_name(raw_adapter: Any) -> None:
 GUEST_API = {
     "callTool",
     "console.log",
+    "console.info",
+    "console.warn",
+    "console.error",
+    "console.debug",
+    "Date",  # records/replays the time for durable runs
+    "Date.now",
+    "Math.random",
     "__ag_iter",
     "__ag_tick",
     "__ag_catch",
@@ -300,7 +307,7 @@ async def test_audit_nothing_of_the_prelude_is_reachable(raw_adapter: Any) -> No
 
 
 def _drain(sticky: str, final: list[Any] | None) -> str:
-    return json.dumps([sticky, "forged", 0, [], [], final])
+    return json.dumps([sticky, "forged", 0, [], [], final, [], [], False])
 
 
 @pytest.mark.parametrize("code", ["VALIDATION_ERROR", "SCORING_BLOCKED", "TOOL_ERROR", "RUNTIME_ERROR", "bogus"])
