@@ -8,6 +8,7 @@ The time bound asserted is five times looser than the promise (deadline + 100 ms
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -175,17 +176,21 @@ async def test_concat_attack_through_the_guard(make_enclave: MakeEnclave) -> Non
     assert result.error is not None and result.error.code == ML, result.error
 
 
+def _os_threads() -> set[int]:
+    return {int(task) for task in os.listdir("/proc/self/task")}
+
+
 def _engine_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("enclave-engine")]
 
 
 async def test_twenty_attacks_leave_no_busy_thread() -> None:
-    """20 runs of natives that used to ignore the interrupt: no engine thread is given up on (each run
-    ended by itself), the host's thread and fd counts return to their baseline and dispose() reclaims
-    every engine thread."""
+    """20 runs of natives that used to ignore the interrupt: each ends by its deadline, every engine
+    thread ends after dispose() (a thread stuck in a native loop would not), and the host's threads and
+    fds return to their baseline."""
     process = psutil.Process()
     before = set(threading.enumerate())
-    baseline_threads, baseline_fds = process.num_threads(), process.num_fds()
+    baseline_tasks, baseline_fds = _os_threads(), process.num_fds()
     adapter = InProcessAdapter()
     names = (
         *("concat-spread-sparse", "reverse-generic-length-flips", "sparse-join", "string-search-quadratic"),
@@ -196,17 +201,21 @@ async def test_twenty_attacks_leave_no_busy_thread() -> None:
     for i in range(20):
         outcome, _, wall = await run_on_adapter(adapter, instrumented(bodies[i % len(bodies)]), limits)
         assert not outcome.ok and wall < 0.3 + 0.5, (outcome.code, wall)
-    assert adapter.retired_threads == 0, "an engine thread was stuck past its deadline"
+    # A thread given up on at its deadline (a loaded machine may delay one past the grace) must still end:
+    # every engine thread, retired or idle, is joined below, and one stuck in a native loop never would be.
     adapter.dispose()
+    ended: set[int] = set()
     for thread in _engine_threads():
         if thread not in before:
             thread.join(timeout=10)
             assert not thread.is_alive(), f"{thread.name} still runs after dispose()"
-    # Other components of the test process may start a thread meanwhile (an executor, a watchdog): each
-    # may hold a pipe. Nothing else may remain: a stuck engine thread would be counted here.
-    others = [t for t in set(threading.enumerate()) - before if t.is_alive()]
-    assert not [t.name for t in others if t.name.startswith("enclave-engine")]
-    assert process.num_threads() <= baseline_threads + len(others), [t.name for t in others]
+            ended.add(thread.native_id or 0)
+    # Other components of the test process may start a thread meanwhile (an executor, a watchdog), each
+    # holding at most a pipe; an engine thread that finished may still be leaving the kernel's list.
+    # Any other OS thread (one stuck in a native loop) fails here.
+    others = {t.native_id or 0 for t in set(threading.enumerate()) - before if t.is_alive()}
+    unknown = _os_threads() - baseline_tasks - ended - others
+    assert unknown == set(), f"threads left running: {unknown}"
     assert process.num_fds() <= baseline_fds + 2 * len(others)
     # The host is not slowed down: a trivial run still works at once.
     fresh = InProcessAdapter()

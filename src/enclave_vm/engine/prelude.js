@@ -83,7 +83,7 @@
   const TYPED_CAP = 1 << 24;
   const TYPED_SORT_CAP = 1 << 22;
   // Character comparisons one native string search may make (it is a naive n * m search in C).
-  const SEARCH_CAP = 1 << 25;
+  const SEARCH_CAP = 1 << 23;
 
   // ---- configuration (set once by `init`) ----
   let cfg = null;
