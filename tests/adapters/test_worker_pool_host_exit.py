@@ -23,6 +23,7 @@ async def main() -> None:
     busy = asyncio.ensure_future(enclave.run("for (let i = 0; i < 1e12; i++) {}"))
     await asyncio.sleep(0.1)
     print(" ".join(map(str, pool.worker_pids())), flush=True)
+    await asyncio.to_thread(sys.stdin.readline)  # the test has seen the workers alive
     mode = sys.argv[1]
     if mode == "_exit":
         os._exit(0)
@@ -55,7 +56,12 @@ def test_workers_die_with_their_host(mode: str, tmp_path: Path) -> None:
     script = tmp_path / "host.py"
     script.write_text(HOST, encoding="utf-8")
     host = subprocess.Popen(
-        [sys.executable, str(script), mode], stdout=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True
+        [sys.executable, str(script), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,
     )
     try:
         assert host.stdout is not None
@@ -63,6 +69,10 @@ def test_workers_die_with_their_host(mode: str, tmp_path: Path) -> None:
         assert len(pids) == 2 and all(alive(pid) for pid in pids)
         if mode == "sigkill":
             os.kill(host.pid, signal.SIGKILL)
+        else:
+            assert host.stdin is not None
+            host.stdin.write("go\n")
+            host.stdin.flush()
         host.wait(timeout=10)
         assert gone_within(pids, 3.0), [pid for pid in pids if alive(pid)]
     finally:
