@@ -123,6 +123,23 @@
     return false;
   };
 
+  // Every Error constructor on the global object with its prototype, flattened: [ctor, proto, ...].
+  const errorConstructors = () => {
+    const found = nullArray();
+    const names = getOwnPropertyNames(G);
+    for (let i = 0; i < names.length; i++) {
+      const d = getOwnPropertyDescriptor(G, names[i]);
+      const ctor = d && d.value;
+      if (typeof ctor !== 'function') continue;
+      const proto = own(ctor, 'prototype');
+      if (proto !== null && typeof proto === 'object' && (proto === ErrorProto || isProtoOf(ErrorProto, proto))) {
+        found[found.length] = ctor;
+        found[found.length] = proto;
+      }
+    }
+    return found;
+  };
+
   // Engine resource exhaustion: the allocator failed (often it cannot even build an error and throws
   // null or an uninitialized value), or a string/array grew past what the engine can hold. A
   // SuppressedError (built by the engine while disposing resources) may carry one inside.
@@ -498,13 +515,9 @@
     });
     const setName = ownSetter('name');
     const setMessage = ownSetter('message');
-    const names = getOwnPropertyNames(G);
-    for (let i = 0; i < names.length; i++) {
-      const d = getOwnPropertyDescriptor(G, names[i]);
-      const ctor = d && d.value;
-      if (typeof ctor !== 'function') continue;
-      const proto = own(ctor, 'prototype');
-      if (proto === null || typeof proto !== 'object' || (proto !== ErrorProto && !isProtoOf(ErrorProto, proto))) continue;
+    const ctors = errorConstructors();
+    for (let i = 1; i < ctors.length; i += 2) {
+      const proto = ctors[i];
       const n = getOwnPropertyDescriptor(proto, 'name');
       if (n !== undefined && 'value' in n) {
         const value = n.value;
@@ -962,17 +975,8 @@
     tryPush(() => G.Uint8Array && getPrototypeOf(G.Uint8Array).prototype);
     tryPush(() => G.Iterator);
     tryPush(() => Array.prototype[Symbol.unscopables]);
-    const names = getOwnPropertyNames(G);
-    for (let i = 0; i < names.length; i++) {
-      const d = getOwnPropertyDescriptor(G, names[i]);
-      const ctor = d && d.value;
-      if (typeof ctor !== 'function') continue;
-      const proto = own(ctor, 'prototype');
-      if (proto !== null && typeof proto === 'object' && (proto === ErrorProto || isProtoOf(ErrorProto, proto))) {
-        list[list.length] = ctor;
-        list[list.length] = proto;
-      }
-    }
+    const ctors = errorConstructors();
+    for (let i = 0; i < ctors.length; i++) list[list.length] = ctors[i];
     return list;
   };
   const freezeAll = (roots) => {
