@@ -71,7 +71,9 @@ async def test_timeout_per_run_override(make_enclave: MakeEnclave) -> None:
 
 
 async def test_timeout_endless_microtasks(make_enclave: MakeEnclave) -> None:
-    with make_enclave(timeout=300) as enclave:
+    # The chain holds ~1 KB per step: with the default memory limit a fast engine fills it before the
+    # deadline (a correct MEMORY_LIMIT_EXCEEDED); the room here keeps this a test of the timeout.
+    with make_enclave(timeout=300, memory_limit=1 << 30) as enclave:
         result = await enclave.run("const spin = async () => { await null; return spin(); }; await spin();")
     assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
 

@@ -29,7 +29,8 @@ from .config import (
     coerce_options,
     parse_level,
 )
-from .guard import policy_for, validate_code
+from .engine.syntax import compile_issue
+from .guard import policy_for, prepare
 from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
 from .guard.policy import RESERVED_PREFIXES
@@ -245,7 +246,12 @@ class Enclave:
     def validate_sync(self, code: str) -> ValidationResult:
         if not isinstance(code, str):
             raise TypeError(f"code must be a str; got {type(code).__name__}")
-        issues = validate_code(code, self._policy)
+        prepared = prepare(code, self._policy)
+        issues = prepared.issues
+        if prepared.instrumented is not None:  # valid for the guard: the engine must compile it too
+            refused = compile_issue(prepared.instrumented)
+            if refused is not None:
+                issues.append(refused)
         return ValidationResult(valid=not any(i.severity == "error" for i in issues), issues=issues)
 
     # ---- lifetime ----

@@ -1,7 +1,7 @@
 """The default adapter: QuickJS engines on dedicated threads of this process.
 
 Each run gets a fresh QuickJS context, prepared in the background on the engine thread that will run it
-(see `engine_threads`). A thread still busy at the deadline is given up on: the run reports TIMEOUT at
+(see `engine_threads`); the threads' stacks are sized to QuickJS's stack limit plus the host's share. A thread still busy at the deadline is given up on: the run reports TIMEOUT at
 once and the thread is retired, never reused.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from ..bridge.dispatch import ToolDispatcher
 from ..bridge.protocol import RunOutcome, StartRequest
-from ..engine.session import QuickJsSession, WarmContext
+from ..engine.session import QuickJsSession, WarmContext, engine_thread_stack_bytes
 from .engine_threads import EngineThreads
 
 #: How long after the deadline a stuck engine thread is given up on.
@@ -25,7 +25,10 @@ def _open_session(request: StartRequest, warm: WarmContext | None, extra: Any) -
 class InProcessAdapter:
     def __init__(self) -> None:
         self._threads: EngineThreads[WarmContext] = EngineThreads(
-            name="enclave-engine", warm=WarmContext, open_session=_open_session
+            name="enclave-engine",
+            warm=WarmContext,
+            open_session=_open_session,
+            stack_bytes=engine_thread_stack_bytes(),
         )
 
     @property

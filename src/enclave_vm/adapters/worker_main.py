@@ -1,4 +1,4 @@
-"""The worker process: one engine thread (its main thread) serving the run protocol over its stdin/stdout.
+"""The worker process: one engine thread serving the run protocol over its stdin/stdout.
 
 It holds only engine sessions: validation, limits bookkeeping and tools stay in the host. Messages are
 handled strictly in order, one at a time, and each start or settle gets exactly one answer. Several runs
@@ -16,6 +16,7 @@ import resource
 import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from ..bridge.framing import MAX_FRAME_BYTES, FrameError, FrameReader, PeerClosed, pack, write_all
 from ..bridge.protocol import Slice
 from ..bridge.wire import fail_message, read_results, read_start, slice_message
-from ..engine.session import EngineTerminated, QuickJsSession, WarmContext
+from ..engine.session import EngineTerminated, QuickJsSession, WarmContext, engine_thread_stack_bytes
 
 _PR_SET_PDEATHSIG = 1
 #: Address space allowed above what the worker maps at start-up when no memory cap is configured.
@@ -160,6 +161,15 @@ def main(config: dict[str, Any]) -> None:
     die_with_parent(int(config["parent"]))
     os.environ.clear()
     limit_resources(config.get("max_worker_memory"))
+    # The engine runs on a thread whose stack is sized to QuickJS's stack limit (the main thread's
+    # depends on how the process was started).
+    threading.stack_size(engine_thread_stack_bytes())
+    engine = threading.Thread(target=_serve, args=(in_fd, out_fd), name="enclave-worker-engine")
+    engine.start()
+    engine.join()
+    os._exit(0)
+
+
+def _serve(in_fd: int, out_fd: int) -> None:
     with contextlib.suppress(BrokenPipeError, PeerClosed):  # the host went away
         Worker(in_fd, out_fd).serve()
-    os._exit(0)
