@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests bench examples
-	$(PY) -m ruff format --check src tests bench examples
+	$(PY) -m ruff check src tests bench examples build_support setup.py
+	$(PY) -m ruff format --check src tests bench examples build_support setup.py
 	$(PY) -m mypy
 
 test: lint

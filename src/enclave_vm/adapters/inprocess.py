@@ -1,8 +1,9 @@
 """The default adapter: QuickJS engines on dedicated threads of this process.
 
 Each run gets a fresh QuickJS context, prepared in the background on the engine thread that will run it
-(see `engine_threads`); the threads' stacks are sized to QuickJS's stack limit plus the host's share. A thread still busy at the deadline is given up on: the run reports TIMEOUT at
-once and the thread is retired, never reused.
+(see `engine_threads`); the threads' stacks are sized to QuickJS's stack limit plus the host's share.
+A thread still busy at the deadline is given up on: the run reports TIMEOUT at once and the thread is
+retired, never reused.
 """
 
 from __future__ import annotations

@@ -574,18 +574,33 @@ static void engine_free_js(Engine *e)
     }
 }
 
-/* Engine(prelude: bytes, memory_limit: int, stack_bytes: int): a fresh runtime and context with the
-   prelude loaded from its bytecode. The creating thread owns it. */
+/* Engine(prelude: bytes | str, memory_limit: int, stack_bytes: int): a fresh runtime and context with
+   the prelude loaded from its bytecode (bytes from compile_prelude) or, for comparison in tests,
+   evaluated from its source (str). The creating thread owns it. */
 static int Engine_init(Engine *e, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"prelude", "memory_limit", "stack_bytes", NULL};
-    Py_buffer prelude;
+    PyObject *given;
     Py_ssize_t memory_limit, stack_bytes;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*nn", kwlist, &prelude, &memory_limit, &stack_bytes))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Onn", kwlist, &given, &memory_limit, &stack_bytes))
         return -1;
     if (e->rt) {
-        PyBuffer_Release(&prelude);
         PyErr_SetString(PyExc_RuntimeError, "engine already initialised");
+        return -1;
+    }
+    int from_source = PyUnicode_Check(given);
+    PyObject *source_bytes = NULL;
+    Py_buffer prelude;
+    if (from_source) {
+        const char *data;
+        Py_ssize_t len;
+        source_bytes = utf8_of(given, &data, &len);
+        if (!source_bytes)
+            return -1;
+        given = source_bytes;
+    }
+    if (PyObject_GetBuffer(given, &prelude, PyBUF_SIMPLE) < 0) {
+        Py_XDECREF(source_bytes);
         return -1;
     }
     e->owner = PyThread_get_thread_ident();
@@ -612,7 +627,9 @@ static int Engine_init(Engine *e, PyObject *args, PyObject *kwargs)
         }
     }
     if (ok) {
-        JSValue fn = JS_ReadObject(e->ctx, prelude.buf, (size_t)prelude.len, JS_READ_OBJ_BYTECODE);
+        JSValue fn = from_source ? JS_Eval(e->ctx, prelude.buf, (size_t)prelude.len, "<input>",
+                                           JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
+                                 : JS_ReadObject(e->ctx, prelude.buf, (size_t)prelude.len, JS_READ_OBJ_BYTECODE);
         ok = !JS_IsException(fn);
         if (ok) {
             e->ctl = JS_EvalFunction(e->ctx, fn);
@@ -625,6 +642,7 @@ static int Engine_init(Engine *e, PyObject *args, PyObject *kwargs)
         engine_free_js(e);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&prelude);
+    Py_XDECREF(source_bytes);
     if (!ok) {
         if (e->heap.refused)
             PyErr_SetString(PyExc_MemoryError, "the engine could not load the prelude within its memory");

@@ -9,6 +9,7 @@ Each protocol call is one native call that releases the GIL, runs the guest unde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -165,10 +166,9 @@ def ended(status: int, text: str | None, detail: str | None) -> RunEnded:
     else:
         exc = RunEnded("RUNTIME_ERROR", "The engine stopped with an error", "InternalError")
     if text is not None:
-        try:
+        # An unreadable salvaged state loses the lines; the code still stands.
+        with contextlib.suppress(RunEnded):
             exc.stdout = parse_state(text, None).stdout
-        except RunEnded:  # the salvaged state was unreadable: the lines are lost, the code stands
-            pass
     return exc
 
 
@@ -176,10 +176,10 @@ class WarmContext:
     """A fresh runtime and context with the prelude loaded: everything a run needs but its own config.
 
     Adapters warm the next context in the background, on the thread that will run it; each one still
-    serves exactly one run."""
+    serves exactly one run. `prelude` is for tests: the source (str) instead of the shared bytecode."""
 
-    def __init__(self) -> None:
-        self.engine = _engine.Engine(prelude_bytecode.get(), WARM_MEMORY_CAP, DEFAULT_STACK_BYTES)
+    def __init__(self, prelude: bytes | str | None = None) -> None:
+        self.engine = _engine.Engine(prelude or prelude_bytecode.get(), WARM_MEMORY_CAP, DEFAULT_STACK_BYTES)
 
 
 class QuickJsSession:

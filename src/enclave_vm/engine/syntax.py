@@ -53,4 +53,6 @@ def compile_issue(instrumented: Instrumented, stack_bytes: int = DEFAULT_STACK_B
         line, byte_column = where
         line, column = instrumented.positions.to_user(line, _user_column(instrumented.program, line, byte_column))
         location = {"line": line, "column": column}
-    return ValidationIssue(rule="syntax-error", message=f"Syntax error: {message or 'invalid syntax'}", location=location)
+    return ValidationIssue(
+        rule="syntax-error", message=f"Syntax error: {message or 'invalid syntax'}", location=location
+    )
