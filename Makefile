@@ -1,13 +1,17 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The editable install compiles the engine extension; QuickJS-NG itself is compiled once into
+# build/quickjs-cache (see build_support/) and reused by every later build, the wheel check's included.
+ENGINE_SOURCES := setup.py build_support/quickjs_source.py build_support/quickjs_build.py \
+	src/enclave_vm/engine/_engine.c
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench wheel-check clean
 
 $(PY):
 	python3 -m venv $(VENV)
 
-$(STAMP): $(PY) pyproject.toml
+$(STAMP): $(PY) pyproject.toml $(ENGINE_SOURCES)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
@@ -27,6 +31,13 @@ test: lint
 bench: $(STAMP)
 	$(PY) bench/latency.py
 	$(PY) bench/validate.py
+	$(PY) bench/engine.py
+
+# Build the wheel (sharing the compiled QuickJS-NG with the editable install), install it into a clean
+# venv outside the repo and run a script there.
+wheel-check: $(STAMP)
+	$(PY) build_support/wheel_check.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -f src/enclave_vm/engine/_engine*.so
