@@ -30,7 +30,7 @@ from .config import (
     parse_level,
 )
 from .engine.syntax import compile_issue
-from .guard import policy_for, prepare
+from .guard import policy_for
 from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
 from .guard.policy import RESERVED_PREFIXES
@@ -246,8 +246,8 @@ class Enclave:
     def validate_sync(self, code: str) -> ValidationResult:
         if not isinstance(code, str):
             raise TypeError(f"code must be a str; got {type(code).__name__}")
-        prepared = prepare(code, self._policy)
-        issues = prepared.issues
+        prepared = self._prepared.prepare(code)  # shared with run(): a validated script is not prepared again
+        issues = list(prepared.issues)
         if prepared.instrumented is not None:  # valid for the guard: the engine must compile it too
             refused = compile_issue(prepared.instrumented)
             if refused is not None:

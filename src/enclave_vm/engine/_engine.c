@@ -148,17 +148,24 @@ static const JSMallocFunctions heap_functions = {
 
 /* ---------------------------------------------------------------- thread stack */
 
-/* Lowest usable address of the calling thread's stack (0 if unknown). */
+/* Lowest usable address of the calling thread's stack (0 if unknown). Asked once per thread: for the
+   main thread glibc answers by reading /proc/self/maps, which costs more than a whole context. */
 static uintptr_t thread_stack_low(void)
 {
-    pthread_attr_t attr;
-    void *addr = NULL;
-    size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return 0;
-    pthread_attr_getstack(&attr, &addr, &size);
-    pthread_attr_destroy(&attr);
-    return (uintptr_t)addr;
+    static __thread uintptr_t low;
+    static __thread int known;
+    if (!known) {
+        pthread_attr_t attr;
+        void *addr = NULL;
+        size_t size = 0;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            pthread_attr_getstack(&attr, &addr, &size);
+            pthread_attr_destroy(&attr);
+            low = (uintptr_t)addr;
+        }
+        known = 1;
+    }
+    return low;
 }
 
 /* Point QuickJS's stack limit `wanted` bytes below the current frame, but never past the real end of
