@@ -23,6 +23,7 @@ async def main() -> None:
     busy = asyncio.ensure_future(enclave.run("for (let i = 0; i < 1e12; i++) {}"))
     await asyncio.sleep(0.1)
     print(" ".join(map(str, pool.worker_pids())), flush=True)
+    sys.stdin.readline()  # the test has seen the workers alive: now go
     mode = sys.argv[1]
     if mode == "_exit":
         os._exit(0)
@@ -55,12 +56,20 @@ def test_workers_die_with_their_host(mode: str, tmp_path: Path) -> None:
     script = tmp_path / "host.py"
     script.write_text(HOST, encoding="utf-8")
     host = subprocess.Popen(
-        [sys.executable, str(script), mode], stdout=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True
+        [sys.executable, str(script), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,
     )
     try:
-        assert host.stdout is not None
+        assert host.stdout is not None and host.stdin is not None
         pids = [int(pid) for pid in host.stdout.readline().split()]
+        # The host waits for this check before it exits: otherwise its exit races the check.
         assert len(pids) == 2 and all(alive(pid) for pid in pids)
+        host.stdin.write("go\n")
+        host.stdin.flush()
         if mode == "sigkill":
             os.kill(host.pid, signal.SIGKILL)
         host.wait(timeout=10)
