@@ -17,10 +17,11 @@ from .engine_threads import EngineThreads
 
 #: How long after the deadline a stuck engine thread is given up on.
 DEADLINE_GRACE_S = 0.2
-#: Idle engine threads kept (each holds one warm context, ~0.3 MB): enough that a burst of concurrent
-#: runs reuses its threads; measured at 64 runs in flight, 8 started a new thread for ~30% of the runs,
-#: 32 for ~10%.
-MAX_IDLE_THREADS = 32
+#: Idle engine threads kept (each holds one warm context, ~0.4 MB with its stack): enough that a burst of
+#: concurrent runs reuses its threads. Starting a thread stalls the event loop until the new thread gets
+#: the GIL; at 64 runs in flight, keeping 8 started a new thread for ~30% of the runs, 32 for ~12%, 64
+#: for ~1% (bench/pool.py's in-process throughput: about 1 600, 2 100 and 2 600 runs/s).
+MAX_IDLE_THREADS = 64
 
 
 def _open_session(request: StartRequest, warm: WarmContext | None, extra: Any) -> QuickJsSession:
