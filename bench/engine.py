@@ -63,7 +63,8 @@ def cpu_p50(fn: Callable[[], Any], runs: int, warmup: int = 5) -> float:
 def measure_engine(runs: int) -> dict[str, float]:
     """Loop and warm-up figures of the `_engine` importable now (wall and CPU p50, ms)."""
     from enclave_vm.engine import _engine
-    from enclave_vm.engine.session import PRELUDE, WarmContext, prelude_bytecode
+    from enclave_vm.engine.prelude_protocol import PRELUDE
+    from enclave_vm.engine.session import WarmContext, prelude_bytecode
 
     bare = _engine.compile_prelude(BARE_PRELUDE)
     program = "(async () => {" + LOOP + "})"
@@ -98,7 +99,7 @@ def measure_wheel(runs: int) -> dict[str, float] | None:
         import quickjs
     except ImportError:
         return None
-    from enclave_vm.engine.session import PRELUDE
+    from enclave_vm.engine.prelude_protocol import PRELUDE
 
     ctx = quickjs.Context()
 

@@ -26,7 +26,7 @@ from typing import Any
 from enclave_vm import Enclave
 from enclave_vm.bridge.dispatch import ToolDispatcher
 from enclave_vm.bridge.driver import drive
-from enclave_vm.bridge.protocol import RunOutcome, Slice, StartRequest, ToolResult
+from enclave_vm.bridge.protocol import RunOutcome, StartRequest, Step, ToolResult
 from enclave_vm.engine.session import QuickJsSession
 from latency import ROWS, percentiles, write_report
 
@@ -60,13 +60,13 @@ class _PeakSession(QuickJsSession):
 
     peak = 0
 
-    def start(self) -> Slice:
+    def start(self) -> Step:
         return self._sample(super().start())
 
-    def settle(self, results: list[ToolResult]) -> Slice:
+    def settle(self, results: list[ToolResult]) -> Step:
         return self._sample(super().settle(results))
 
-    def _sample(self, step: Slice) -> Slice:
+    def _sample(self, step: Step) -> Step:
         self.peak = max(self.peak, self.memory_usage() or 0)
         return step
 

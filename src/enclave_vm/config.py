@@ -250,17 +250,65 @@ class DoubleVmOptions:
         check_optional_int("inner_timeout", self.inner_timeout, minimum=1)
 
 
-def _check_redis_url(url: str) -> None:
+DEFAULT_DURABLE_TTL = 24 * 60 * 60 * 1000
+"""Milliseconds a paused run's token stays resumable (24 h)."""
+DEFAULT_MAX_JOURNAL_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_STATE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DurableOptions:
+    """Where paused runs keep their journals (`Suspend`, `Enclave.resume`)."""
+
+    storage: Literal["memory", "redis"] = "memory"
+    redis_url: str | None = None
+    ttl: int = DEFAULT_DURABLE_TTL
+    """Milliseconds a token stays resumable."""
+    namespace: str = "enclave-vm"
+    """Redis keys are `{namespace}:journal:...`; any process with the same namespace (and tools) can resume."""
+    secret: str | bytes | None = None
+    """When set, every journal carries an HMAC checked before replay (a tampered journal is refused)."""
+    max_journal_bytes: int = DEFAULT_MAX_JOURNAL_BYTES
+    """A run whose journal (tool arguments and results) grows past this fails MEMORY_LIMIT_EXCEEDED."""
+
+    def __post_init__(self) -> None:
+        if self.storage not in ("memory", "redis"):
+            raise ValueError(f"durable.storage must be 'memory' or 'redis'; got {self.storage!r}")
+        if self.redis_url is not None:
+            if not isinstance(self.redis_url, str):
+                raise TypeError(f"durable.redis_url must be a str; got {type(self.redis_url).__name__}")
+            if not self.redis_url.startswith(_REDIS_SCHEMES):
+                raise ValueError(f"durable.redis_url must start with {', '.join(_REDIS_SCHEMES)}")
+            _check_redis_url(self.redis_url, "durable.redis_url")
+            if self.storage != "redis":
+                raise ValueError("durable.redis_url is set but durable.storage is 'memory'; set storage='redis'")
+        if self.storage == "redis" and not self.redis_url:
+            raise ValueError("durable.redis_url is required when durable.storage='redis'")
+        check_int("durable.ttl", self.ttl, minimum=1)
+        if not isinstance(self.namespace, str) or not _NAMESPACE.match(self.namespace):
+            raise ValueError("durable.namespace must be 1-128 characters of A-Z a-z 0-9 _ . : -")
+        if self.secret is not None and (not isinstance(self.secret, str | bytes) or not self.secret):
+            raise TypeError("durable.secret must be a non-empty str or bytes")
+        check_int("durable.max_journal_bytes", self.max_journal_bytes, minimum=1024)
+
+    @property
+    def secret_bytes(self) -> bytes | None:
+        if self.secret is None:
+            return None
+        return self.secret.encode("utf-8") if isinstance(self.secret, str) else self.secret
+
+
+def _check_redis_url(url: str, option: str = "sidecar.redis_url") -> None:
     """Refuse a URL the client would reject only at the first run (a bad port, a bad database)."""
     parsed = urllib.parse.urlsplit(url)
     try:
         _ = parsed.port  # parsing the port is what checks it
     except ValueError:
-        raise ValueError(f"sidecar.redis_url has an invalid port: {url!r}") from None
+        raise ValueError(f"{option} has an invalid port: {url!r}") from None
     if parsed.scheme == "unix":
         return  # the path is a socket file; the database comes as ?db=
     if not parsed.hostname:
-        raise ValueError(f"sidecar.redis_url names no host: {url!r}")
+        raise ValueError(f"{option} names no host: {url!r}")
     database = parsed.path.lstrip("/")
     if database and not database.isdigit():
-        raise ValueError(f"sidecar.redis_url database must be a number; got {database!r}")
+        raise ValueError(f"{option} database must be a number; got {database!r}")

@@ -4,23 +4,28 @@ and turns what comes back into the public result models."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 import re
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .adapters.base import EnclaveAdapter
 from .adapters.inprocess import InProcessAdapter
-from .bridge.codec import ValueLimits
+from .bridge.codec import CodecError, ValueLimits, decode, encode
 from .bridge.dispatch import ToolDispatcher, ToolHandler
-from .bridge.protocol import EngineLimits, RunOutcome, StartRequest
+from .bridge.protocol import EngineLimits, RunOutcome, StartRequest, ToolResult
 from .code_tool import CodeToolResult, run_code_tool_call
 from .config import (
+    DEFAULT_MAX_STATE_BYTES,
     DEFAULT_MEMORY_LIMIT,
     LEVEL_DEFAULTS,
     MIN_MEMORY_LIMIT,
+    DurableOptions,
     ScoringGateOptions,
     SecurityLevel,
     SidecarOptions,
@@ -29,11 +34,16 @@ from .config import (
     coerce_options,
     parse_level,
 )
+from .durable.journal import JournalError
+from .durable.runs import DurableRuns, Replay
+from .durable.session import Session
+from .durable.state_store import StateStore
 from .engine.syntax import compile_issue
 from .guard import policy_for
 from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
 from .guard.policy import RESERVED_PREFIXES
+from .outcome import RunEnded
 from .outcome import now as run_clock
 from .results import (
     ErrorCode,
@@ -45,6 +55,7 @@ from .results import (
     make_error,
 )
 from .sidecar import Sidecar
+from .streaming import EventSink, RunStream
 
 _OPTION_NAMES = frozenset(
     {
@@ -59,6 +70,8 @@ _OPTION_NAMES = frozenset(
         "adapter",
         "verbose_errors",
         "sidecar",
+        "durable",
+        "max_state_bytes",
     }
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
@@ -69,7 +82,7 @@ _RESERVED_GLOBALS = frozenset(
         "undefined", "NaN", "Infinity", "globalThis", "Promise", "Error", "Symbol", "Reflect", "Proxy",
         "eval", "Function", "parseInt", "parseFloat", "isNaN", "isFinite", "encodeURI",
         "encodeURIComponent", "decodeURI", "decodeURIComponent", "RegExp", "Map", "Set", "WeakMap",
-        "WeakSet", "arguments", "this", "null", "true", "false",
+        "WeakSet", "arguments", "this", "null", "true", "false", "state", "tools",
     }
 )  # fmt: skip
 _STACK_FRAME = re.compile(r"<input>:(\d+):(\d+)")
@@ -77,6 +90,26 @@ _PRELUDE_FRAMES = re.compile(
     r"^\s*at (callTool|log|iterHook|tickHook|catchHook|throwHook|trip|terminal|checkDeadline|guarded|"
     r"onDone|onFail|errorRecord|rejected|toolError|<eval>)\b"
 )
+
+
+_NO_STATE: Any = object()
+"""`run()` without `state=`: the script has no `state` global and `result.state` is None."""
+
+
+@dataclass(frozen=True)
+class _RunPlan:
+    """One execution of a script and what it runs with (a run, a stream, or a resume)."""
+
+    code: str
+    timeout_ms: int
+    max_tool_calls: int
+    context: dict[str, Any] | None
+    state_json: str | None
+    replay: Replay | None = None
+    events: EventSink | None = None
+
+    def given_state(self) -> Any:
+        return None if self.state_json is None else json.loads(self.state_json)
 
 
 class Enclave:
@@ -136,6 +169,14 @@ class Enclave:
             from .scoring import ScoringGate
 
             self._gate = ScoringGate(self.scoring_gate)
+        self.max_state_bytes = check_int(
+            "max_state_bytes", options.get("max_state_bytes", DEFAULT_MAX_STATE_BYTES), minimum=2
+        )
+        durable = options.get("durable", DurableOptions())
+        self.durable: DurableOptions | None = (
+            None if durable is None or durable is False else coerce_options(DurableOptions, durable, "durable")
+        )
+        self._durable = None if self.durable is None else DurableRuns(self.durable, self._durable_fingerprint())
         self._disposed = False
         self._sync_loops: dict[int, asyncio.AbstractEventLoop] = {}
         self._sync_lock = threading.Lock()
@@ -148,8 +189,80 @@ class Enclave:
         timeout: int | None = None,
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
+        state: Any = _NO_STATE,
     ) -> ExecutionResult:
-        """Run `code`; every failure of the script is a result, never an exception."""
+        """Run `code`; every failure of the script is a result, never an exception. With `state`, the
+        script sees a mutable JSON copy as the global `state` and `result.state` is its value after a
+        successful run (the state as given after a failed one)."""
+        return await self._execute(self._plan(code, timeout, context, max_tool_calls, state))
+
+    def stream(
+        self,
+        code: str,
+        *,
+        timeout: int | None = None,
+        context: dict[str, Any] | None = None,
+        max_tool_calls: int | None = None,
+        state: Any = _NO_STATE,
+    ) -> RunStream:
+        """Run `code` and yield its events as they happen: console lines, tool calls and results, then the
+        `ResultEvent`, last and exactly once. Leaving the stream early cancels the run."""
+        plan = self._plan(code, timeout, context, max_tool_calls, state)
+        return RunStream(lambda sink: self._execute(dataclasses.replace(plan, events=sink)))
+
+    def session(self, state: Any = None, *, store: StateStore | None = None, key: str | None = None) -> Session:
+        """A sequence of runs sharing one `state`: each run starts from the state the last one left. With a
+        `store` and a `key`, the state is loaded before and saved after each run (optimistic concurrency)."""
+        return Session(self, state, store=store, key=key)
+
+    async def resume(
+        self, token: str, value: Any = None, *, error: str | None = None, context: dict[str, Any] | None = None
+    ) -> ExecutionResult:
+        """Go on with a paused run: the script runs again, every tool call made before the pause is answered
+        from its journal, the paused call gets `value` (or fails with `error`), then the run goes on and may
+        pause again. An unknown, used or expired token raises LookupError."""
+        if self._durable is None:
+            raise RuntimeError("This Enclave has durable runs disabled (durable=False)")
+        if error is not None and not isinstance(error, str):
+            raise TypeError(f"error must be a str or None; got {type(error).__name__}")
+        if context is not None and not isinstance(context, Mapping):
+            raise TypeError(f"context must be a dict; got {type(context).__name__}")
+        if error is None:
+            check_json_data("value", value)
+            try:
+                answer = ToolResult(0, True, encode(value, self._value_limits(), "the resume value"))
+            except CodecError as exc:
+                raise ValueError(f"value: {exc}") from None
+        else:
+            answer = ToolResult(0, False, error)
+        if self._disposed:
+            raise RuntimeError("This Enclave has been disposed")
+        started = time.perf_counter()
+        try:
+            journal = await self._durable.take(token)
+        except JournalError as exc:
+            message = f"The paused run cannot be resumed: {exc}"
+            return self._failed(make_error(ErrorCode.RUNTIME_ERROR, message, name="JournalError"), started)
+        plan = _RunPlan(
+            code=journal.code,
+            timeout_ms=journal.timeout,
+            max_tool_calls=journal.max_tool_calls,
+            context=dict(context) if context is not None else None,
+            state_json=journal.state_json,
+            replay=Replay(journal, answer),
+        )
+        return await self._execute(plan)
+
+    def resume_sync(
+        self, token: str, value: Any = None, *, error: str | None = None, context: dict[str, Any] | None = None
+    ) -> ExecutionResult:
+        """`resume()` for code without an event loop."""
+        return self._sync_loop().run_until_complete(self.resume(token, value, error=error, context=context))
+
+    def _plan(
+        self, code: str, timeout: int | None, context: dict[str, Any] | None, max_tool_calls: int | None, state: Any
+    ) -> _RunPlan:
+        """Check a run's arguments (bad input raises here, before anything runs)."""
         if self._disposed:
             raise RuntimeError("This Enclave has been disposed")
         if not isinstance(code, str):
@@ -158,14 +271,37 @@ class Enclave:
         tool_limit = self.max_tool_calls if max_tool_calls is None else check_int("max_tool_calls", max_tool_calls)
         if context is not None and not isinstance(context, Mapping):
             raise TypeError(f"context must be a dict; got {type(context).__name__}")
+        state_json = None
+        if state is not _NO_STATE:
+            check_json_data("state", state)
+            state_json = json.dumps(state, ensure_ascii=False, allow_nan=False)
+            size = len(state_json.encode("utf-8"))
+            if size > self.max_state_bytes:
+                raise ValueError(f"state is {size} bytes of JSON, over max_state_bytes ({self.max_state_bytes})")
+        return _RunPlan(
+            code=code,
+            timeout_ms=timeout_ms,
+            max_tool_calls=tool_limit,
+            context=dict(context) if context is not None else None,
+            state_json=state_json,
+        )
+
+    def _value_limits(self) -> ValueLimits:
+        return ValueLimits(max_bytes=self._defaults.max_value_bytes, max_depth=self._defaults.max_value_depth)
+
+    async def _execute(self, plan: _RunPlan) -> ExecutionResult:
+        """One execution of a script: guard, gate, engine, result."""
+        if self._disposed:
+            raise RuntimeError("This Enclave has been disposed")
+        code = plan.code
         started = time.perf_counter()
-        deadline = run_clock() + timeout_ms / 1000.0
+        deadline = run_clock() + plan.timeout_ms / 1000.0
         warnings: list[str] = []
         scoring = None
 
         prepared = self._prepared.prepare(code)
         if prepared.instrumented is None:
-            return self._failed(_validation_error(prepared.issues), started)
+            return self._failed(_validation_error(prepared.issues), started, state=plan.given_state())
 
         if self._gate is not None:
             decision = await self._gate.evaluate(code, parsed=prepared.parsed, timeout=deadline - run_clock())
@@ -175,44 +311,86 @@ class Enclave:
                 if decision.result is not None:
                     data = {"score": decision.result.score, "signals": list(decision.result.signals)}
                 error = make_error(ErrorCode.SCORING_BLOCKED, decision.message or "Blocked by scoring gate", data=data)
-                return self._failed(error, started, scoring=scoring)
+                return self._failed(error, started, scoring=scoring, state=plan.given_state())
             if decision.warned and decision.message:
                 warnings.append(decision.message)
 
         limits = EngineLimits(
-            timeout_ms=timeout_ms,
-            max_tool_calls=tool_limit,
+            timeout_ms=plan.timeout_ms,
+            max_tool_calls=plan.max_tool_calls,
             max_iterations=self.max_iterations,
             memory_limit=self.memory_limit,
             console_bytes=self._defaults.console_bytes,
             console_calls=self._defaults.console_calls,
             max_value_bytes=self._defaults.max_value_bytes,
             max_value_depth=self._defaults.max_value_depth,
+            max_state_bytes=self.max_state_bytes,
         )
         request = StartRequest(
             program=prepared.instrumented.program,
             globals_json=self._globals_json,
             limits=limits,
             deadline=deadline,
+            state_json=plan.state_json,
+            record_entropy=self._durable is not None,
+            entropy=plan.replay.journal.entropy if plan.replay is not None else (),
         )
         tools = ToolDispatcher(
             handler=self.tool_handler,
-            context=dict(context) if context is not None else None,
+            context=plan.context,
             loop=asyncio.get_running_loop(),
-            limits=ValueLimits(max_bytes=limits.max_value_bytes, max_depth=limits.max_value_depth),
+            limits=self._value_limits(),
             sidecar=self._sidecar.begin_run(deadline) if self._sidecar is not None else None,
+            call_log=self._durable.call_log(plan.replay) if self._durable is not None else None,
+            events=plan.events,
         )
         try:
             outcome = await self._adapter.execute(request, tools)
         except asyncio.CancelledError:
             tools.cancel()  # the engine may still be running: it must not reach another tool
             raise
+        finally:  # whatever ended the run, its tools end with it
+            tools.end(RunEnded(ErrorCode.RUNTIME_ERROR, "The run has ended"))
+        if outcome.ok and tools.call_log is not None and tools.call_log.unreplayed():
+            message = f"The resumed script does not match its journal: it ended before {tools.call_log.unreplayed()} "
+            outcome = _failed_instead(outcome, ErrorCode.RUNTIME_ERROR, message + "recorded tool call(s)")
+        if outcome.paused is not None and outcome.entropy_overflow:
+            message = (
+                f"The run saw more than {limits.max_recorded_values} Math.random()/Date values: too many to journal"
+            )
+            outcome = _failed_instead(outcome, ErrorCode.MEMORY_LIMIT_EXCEEDED, message)
         result = self._result(outcome, prepared.instrumented.positions, tools, started, code.count("\n") + 1)
         if tools.sidecar is not None:  # sidecar: references in the returned value become their stored values
             await tools.sidecar.finish(result, outcome.value_json)
         result.warnings = warnings
         result.scoring = scoring
+        self._settle_state(result, outcome, plan)
+        if outcome.paused is not None and self._durable is not None and tools.call_log is not None:
+            replayed = plan.replay.journal.entropy if plan.replay is not None else ()
+            result.suspended = await self._durable.pause(
+                code=code,
+                timeout=plan.timeout_ms,
+                max_tool_calls=plan.max_tool_calls,
+                state_json=plan.state_json,
+                log=tools.call_log,
+                entropy=[*replayed, *outcome.entropy],
+                paused=outcome.paused,
+            )
         return result
+
+    def _settle_state(self, result: ExecutionResult, outcome: RunOutcome, plan: _RunPlan) -> None:
+        """All or nothing: the script's new state when the run succeeded, else the state as given."""
+        if plan.state_json is None:
+            return
+        if result.success and outcome.state_json:
+            try:
+                limits = ValueLimits(max_bytes=self.max_state_bytes, max_depth=max(64, self._defaults.max_value_depth))
+                result.state = decode(outcome.state_json, limits, "the state")
+                return
+            except CodecError as exc:
+                result.success, result.value = False, None
+                result.error = make_error(ErrorCode.MEMORY_LIMIT_EXCEEDED, str(exc))
+        result.state = plan.given_state()
 
     def run_sync(
         self,
@@ -221,10 +399,13 @@ class Enclave:
         timeout: int | None = None,
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
+        state: Any = _NO_STATE,
     ) -> ExecutionResult:
         """`run()` for code without an event loop (async tool handlers run on a private loop)."""
         loop = self._sync_loop()
-        return loop.run_until_complete(self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls))
+        return loop.run_until_complete(
+            self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls, state=state)
+        )
 
     async def run_tool_call(
         self,
@@ -262,6 +443,8 @@ class Enclave:
         self._adapter.dispose()
         if self._sidecar is not None:
             self._sidecar.close()
+        if self._durable is not None:
+            self._durable.close()
         with self._sync_lock:
             loops, self._sync_loops = self._sync_loops, {}
         for loop in loops.values():
@@ -281,6 +464,17 @@ class Enclave:
         self.dispose()
 
     # ---- helpers ----
+    def _durable_fingerprint(self) -> str:
+        """What a journal must have been recorded with to be resumed here."""
+        fields = [
+            str(self.security_level),
+            self.max_iterations,
+            self.memory_limit,
+            self.max_state_bytes,
+            self._globals_json,
+        ]
+        return hashlib.sha256(json.dumps(fields).encode("utf-8")).hexdigest()
+
     def _sync_loop(self) -> asyncio.AbstractEventLoop:
         try:
             asyncio.get_running_loop()
@@ -305,11 +499,13 @@ class Enclave:
         *,
         warnings: list[str] | None = None,
         scoring: Any = None,
+        state: Any = None,
     ) -> ExecutionResult:
         result = ExecutionResult(
             success=False,
             error=error,
             stats=ExecutionStats(duration=(time.perf_counter() - started) * 1000.0),
+            state=state,
         )
         result.warnings = warnings or []
         result.scoring = scoring
@@ -330,6 +526,8 @@ class Enclave:
             memory_usage=outcome.memory_usage,
         )
         stdout = "".join(line + "\n" for line in outcome.stdout)
+        if outcome.paused is not None:  # not an error: the journal is stored and the token set by the caller
+            return ExecutionResult(success=False, stdout=stdout, stats=stats)
         if outcome.ok:
             try:
                 value = json.loads(outcome.value_json) if outcome.value_json else None
@@ -352,6 +550,11 @@ class Enclave:
                           "traceback": failure.traceback}  # fmt: skip
             error.stack = (error.stack + "\n" if error.stack else "") + failure.traceback
         return ExecutionResult(success=False, error=error, stdout=stdout, stats=stats)
+
+
+def _failed_instead(outcome: RunOutcome, code: ErrorCode, message: str) -> RunOutcome:
+    """The same run's counters and output, ending with `code` instead."""
+    return dataclasses.replace(outcome, ok=False, code=str(code), name="", message=message, stack="", paused=None)
 
 
 def _validation_error(issues: list[ValidationIssue]) -> ExecutionError:

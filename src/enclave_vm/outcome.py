@@ -91,3 +91,10 @@ def decide(code: ErrorCode, observed_at: float, deadline: float) -> ErrorCode:
     component that saw it first said (an interrupted job, an allocator failing under a growing promise
     chain, a script left with nothing to do); before the deadline the engine's own verdict stands."""
     return ErrorCode.TIMEOUT if observed_at >= deadline else code
+
+
+def script_code(value: object) -> ErrorCode:
+    """The code of a script's own final record: only RUNTIME_ERROR or TOOL_ERROR are believed (the record
+    is built inside the engine, where guest code runs)."""
+    code = as_code(value)
+    return code if code in SCRIPT_CODES else ErrorCode.RUNTIME_ERROR

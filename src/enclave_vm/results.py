@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .durable.suspend import Suspension
 from .outcome import DEFAULT_ERROR_NAMES, TERMINAL_CODES, ErrorCode
 
 __all__ = [
@@ -58,6 +59,11 @@ class ExecutionResult:
     """Non-fatal notes about the run, e.g. a scoring-gate warning."""
     scoring: ScoringResult | None = None
     """The scoring gate's verdict when a gate is configured."""
+    state: Any = None
+    """The script's `state` after the run (`run(code, state=...)`): its new value when the run succeeded,
+    the state as given when it failed; None when no state was given."""
+    suspended: Suspension | None = None
+    """Set when a tool paused the run (`Suspend`): then `success` is False and `error` is None."""
 
 
 @dataclass(frozen=True)

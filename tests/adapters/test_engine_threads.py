@@ -8,7 +8,7 @@ import threading
 from enclave_vm.adapters.engine_threads import EngineThreads
 from enclave_vm.bridge.codec import ValueLimits
 from enclave_vm.bridge.dispatch import ToolDispatcher
-from enclave_vm.bridge.protocol import FinalRecord, Slice, StartRequest, ToolResult
+from enclave_vm.bridge.protocol import FinalRecord, Settled, StartRequest, Step, ToolResult
 from engine_fixtures import engine_limits
 
 
@@ -28,10 +28,10 @@ class _ReturnsOne:
     def __init__(self, log: _Log) -> None:
         self._log = log
 
-    def start(self) -> Slice:
-        return Slice(final=FinalRecord(ok=True, value_json="1"))
+    def start(self) -> Step:
+        return Settled(final=FinalRecord(ok=True, value_json="1"))
 
-    def settle(self, results: list[ToolResult]) -> Slice:
+    def settle(self, results: list[ToolResult]) -> Step:
         raise AssertionError("no tool calls here")
 
     def close(self) -> None:
@@ -59,7 +59,7 @@ async def test_clean_up_and_warm_up_start_only_after_the_caller_took_its_outcome
     try:
         tools = ToolDispatcher(handler=None, context=None, loop=loop, limits=ValueLimits(1 << 20, 32))
         for _ in range(5):
-            outcome = await threads.run(_request(), tools, give_up_at=1e12)
+            outcome = await threads.run(_request(), tools)
             log.add("outcome")
             assert outcome.ok and outcome.value_json == "1"
             await asyncio.sleep(0.01)
@@ -77,7 +77,7 @@ def test_a_caller_whose_loop_stopped_does_not_stall_the_engine_thread() -> None:
     loop = asyncio.new_event_loop()
     try:
         tools = ToolDispatcher(handler=None, context=None, loop=loop, limits=ValueLimits(1 << 20, 32))
-        task = loop.create_task(threads.run(_request(), tools, give_up_at=1e12))
+        task = loop.create_task(threads.run(_request(), tools))
         loop.call_soon(loop.stop)
         loop.run_forever()  # submits the job, then stops before the outcome arrives
         for _ in range(500):

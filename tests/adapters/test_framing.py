@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from enclave_vm.bridge.framing import FrameError, FrameReader, PeerClosed, check_structure, pack, write_all
-from enclave_vm.bridge.protocol import FinalRecord, Slice, ToolCall
+from enclave_vm.bridge.protocol import FinalRecord, LimitTripped, Settled, ToolCall, ToolsRequested
 from enclave_vm.bridge.wire import WireError, answer_run, read_fail, read_slice, slice_message
 
 
@@ -181,23 +181,30 @@ def test_a_frame_over_the_structure_bound_is_refused_before_parsing(pipe: tuple[
 
 
 def good_slice() -> list[Any]:
-    step = Slice(
-        tool_calls=[ToolCall(1, "t", '{"a":1}')],
+    step = Settled(
         stdout=["line"],
+        levels=["warn"],
+        entropy=[0.25],
         iterations=3,
         final=FinalRecord(ok=False, code="RUNTIME_ERROR", name="TypeError", message="m", stack="s"),
         memory_usage=1000,
     )
-    return json.loads(json.dumps(slice_message(7, step)))
+    message = json.loads(json.dumps(slice_message(7, step)))
+    message[2] = [[1, "t", '{"a":1}']]  # calls beside a final record: the record wins, the calls are checked
+    return message
 
 
 def test_a_slice_survives_the_wire() -> None:
     message = good_slice()
     assert answer_run(message) == 7
     step = read_slice(message)
-    assert step.tool_calls == [ToolCall(1, "t", '{"a":1}')] and step.stdout == ["line"]
+    assert isinstance(step, Settled) and step.stdout == ["line"]
     assert step.final == FinalRecord(ok=False, code="RUNTIME_ERROR", name="TypeError", message="m", stack="s")
     assert step.iterations == 3 and step.memory_usage == 1000
+    assert step.levels == ["warn"] and step.entropy == [0.25]
+    message[7] = None
+    step = read_slice(message)
+    assert isinstance(step, ToolsRequested) and step.calls == [ToolCall(1, "t", '{"a":1}')]
 
 
 @pytest.mark.parametrize(
@@ -216,11 +223,19 @@ def test_a_slice_survives_the_wire() -> None:
         (4, "9"),
         (5, 5),
         (6, None),
-        (7, [1, "", "", "", "", ""]),
+        (7, [1, "", "", "", "", "", ""]),
+        (7, [False, "", "", "", "", ""]),
         (7, [True, "", ""]),
         (7, "final"),
         (8, -5),
         (8, "big"),
+        (9, "log"),
+        (9, []),
+        (9, ["shout"]),
+        (10, "entropy"),
+        (10, ["0.5"]),
+        (10, [True]),
+        (11, "yes"),
     ],
 )
 def test_malformed_slices_are_wire_errors(index: int, bad: Any) -> None:
@@ -240,11 +255,15 @@ def test_answers_without_a_valid_run(message: Any) -> None:
 
 def test_codes_outside_the_engine_set_become_runtime_error() -> None:
     message = good_slice()
-    message[5] = "SCORING_BLOCKED"
-    message[7][2] = "HOST_PWNED"
+    message[7][2] = "VALIDATION_ERROR"  # a script's final record carries only a script's codes
     step = read_slice(message)
-    assert step.terminal_code == "RUNTIME_ERROR"
-    assert step.final is not None and step.final.code == "RUNTIME_ERROR"
+    assert isinstance(step, Settled) and step.final.code == "RUNTIME_ERROR"
+    message[5] = "SCORING_BLOCKED"
+    step = read_slice(message)
+    assert isinstance(step, LimitTripped) and step.code == "RUNTIME_ERROR"
+    message[5] = "MAX_ITERATIONS"
+    step = read_slice(message)
+    assert isinstance(step, LimitTripped) and step.code == "MAX_ITERATIONS"
     assert read_fail(["fail", 1, "VALIDATION_ERROR", "m", "SyntaxError", []]) == (
         "VALIDATION_ERROR",
         "m",

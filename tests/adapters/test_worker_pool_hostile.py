@@ -38,11 +38,16 @@ def read_exact(n):
         data += chunk
     return data
 
-FLOOD = b'["slice", %d, [], [], 0, "", "", null, null, ' % 1 + b"{}," * 1000000 + b"0]"
+FLOOD = b'["slice", %d, [], [], 0, "", "", null, null, [], [], false, ' % 1 + b"{}," * 1000000 + b"0]"
 STRINGS = b"[" + b",".join([b'"ab"'] * 500000) + b"]"
 
+OK1 = [True, "1", "", "", "", "", ""]
+
+def slice_(stdout, record, iterations=0, memory=None):
+    send(["slice", run, [], stdout, iterations, "", "", record, memory, ["log"] * len(stdout), [], False])
+
 def final(value):
-    send(["slice", run, [], [], 0, "", "", [True, value, "", "", "", ""], None])
+    send(["slice", run, [], [], 0, "", "", [True, value, "", "", "", "", ""], None, [], [], False])
 
 send(["ready", os.getpid(), 0.0])
 size = int.from_bytes(read_exact(4), "big")
@@ -55,11 +60,11 @@ HOSTILE = {
     "huge-header": 'send_raw((2**32 - 1).to_bytes(4, "big") + b"[")',
     "not-json": 'send_raw((7).to_bytes(4, "big") + b"{oops!}")',
     "nested-bomb": 'body = b"[" * 200000 + b"]" * 200000; send_raw(len(body).to_bytes(4, "big") + body)',
-    "wrong-run": 'send(["slice", run + 1, [], [], 0, "", "", [True, "1", "", "", "", ""], None])',
-    "bad-slice": 'send(["slice", run, "calls", [], 0, "", "", None, None])',
+    "wrong-run": 'send(["slice", run + 1, [], [], 0, "", "", [True, "1", "", "", "", "", ""], None, [], [], False])',
+    "bad-slice": 'send(["slice", run, "calls", [], 0, "", "", None, None, [], [], False])',
     "bad-kind": 'send(["hello", run])',
-    "console-flood": 'send(["slice", run, [], ["x"] * 500, 0, "", "", [True, "1", "", "", "", ""], None])',
-    "console-bytes": 'send(["slice", run, [], ["x" * 70000], 0, "", "", [True, "1", "", "", "", ""], None])',
+    "console-flood": 'slice_(["x"] * 500, OK1)',
+    "console-bytes": 'slice_(["x" * 70000], OK1)',
     "container-flood": 'send_raw(len(FLOOD).to_bytes(4, "big") + FLOOD)',
     "string-flood": 'send_raw(len(STRINGS).to_bytes(4, "big") + STRINGS)',
     "value-not-json": 'final("{not json")',
@@ -110,7 +115,7 @@ def test_an_exit_status_is_reported() -> None:
 
 
 def test_an_honest_stand_in_is_accepted() -> None:
-    outcome, worker, _ = run_against('send(["slice", run, [], ["hi"], 2, "", "", [True, "42", "", "", "", ""], 10])')
+    outcome, worker, _ = run_against('slice_(["hi"], [True, "42", "", "", "", "", ""], 2, 10)')
     assert outcome.ok and outcome.value_json == "42" and outcome.stdout == ["hi"] and outcome.iteration_count == 2
     assert not worker.dead or worker.cause != "protocol"
 
@@ -137,5 +142,5 @@ def test_a_final_value_outside_the_limits_is_a_protocol_violation(case: str) -> 
 def test_a_deep_value_within_the_size_limit_is_passed_on() -> None:
     # The engine caps a returned value's size, not its depth (the in-process adapter returns it as is).
     value = "[" * 40 + "]" * 40
-    outcome, _, _ = run_against(f'send(["slice", run, [], [], 0, "", "", [True, "{value}", "", "", "", ""], None])')
+    outcome, _, _ = run_against(f'slice_([], [True, "{value}", "", "", "", "", ""])')
     assert outcome.ok and outcome.value_json == value

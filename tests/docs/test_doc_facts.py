@@ -92,3 +92,12 @@ def test_worker_pool_example_runs() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "6 concurrent runs" in done.stdout and "runaway script: TIMEOUT" in done.stdout
     assert "next run: the pool is still serving" in done.stdout
+
+
+def test_approval_example_runs_each_tool_once() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "approval.py")], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "[host] paused at refund: refund needs approval" in done.stdout
+    assert "[host] tool calls: ['lookup_order', 'refund', 'send_email']" in done.stdout

@@ -23,9 +23,9 @@ from enclave_vm.bridge.dispatch import ToolDispatcher
 from enclave_vm.bridge.driver import drive
 from enclave_vm.bridge.protocol import EngineLimits, RunOutcome, StartRequest
 from enclave_vm.engine import _engine
+from enclave_vm.engine.prelude_protocol import PRELUDE
 from enclave_vm.engine.session import (
     DEFAULT_STACK_BYTES,
-    PRELUDE,
     QuickJsSession,
     WarmContext,
     engine_thread_stack_bytes,

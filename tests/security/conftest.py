@@ -56,7 +56,8 @@ def std(adapter_kind: str, shared_adapters: Any) -> Iterator[Enclave]:
 
 @pytest.fixture(scope="module")
 def cpu(adapter_kind: str, shared_adapters: Any) -> Iterator[Enclave]:
-    """For CPU cases: a 300 ms wall clock and iteration counting far out of reach."""
+    """For CPU cases: a 300 ms wall clock, iteration counting far out of reach, and memory to spare (an
+    endless promise chain grows the heap: under the default 64 MiB it may run out before the deadline)."""
     with _enclave(
         adapter_kind,
         shared_adapters,
@@ -64,6 +65,7 @@ def cpu(adapter_kind: str, shared_adapters: Any) -> Iterator[Enclave]:
         timeout=300,
         max_iterations=10**12,
         max_tool_calls=20,
+        memory_limit=512 << 20,
     ) as enclave:
         yield enclave
 

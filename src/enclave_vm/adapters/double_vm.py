@@ -22,8 +22,6 @@ from ..engine.wasm_watchdog import TICK_S
 from ..outcome import now as run_clock
 from .engine_threads import EngineThreads
 
-#: How long after the outer deadline a stuck engine thread is given up on.
-DEADLINE_GRACE_S = 0.2
 #: The outer deadline trails the inner one, so the engine's own clean TIMEOUT normally wins.
 OUTER_GRACE_S = 2 * TICK_S
 #: Compiled code runs on the calling thread's stack; engine threads get a known size on every platform.
@@ -68,8 +66,8 @@ class DoubleVmAdapter:
 
     async def execute(self, request: StartRequest, tools: ToolDispatcher) -> RunOutcome:
         run_request, vm_deadline = self.bounded(request, run_clock())
-        give_up_at = max(run_request.deadline, vm_deadline) + DEADLINE_GRACE_S
-        return await self._threads.run(run_request, tools, extra=vm_deadline, give_up_at=give_up_at)
+        deadline = max(run_request.deadline, vm_deadline)
+        return await self._threads.run(run_request, tools, extra=vm_deadline, deadline=deadline)
 
     def dispose(self) -> None:
         self._threads.dispose()

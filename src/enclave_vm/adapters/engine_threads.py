@@ -3,8 +3,14 @@
 Each run checks out its own engine thread, which opens the run's session on the warm engine it
 prepared beforehand, drives the whole run (sync tool handlers run right there; async ones on the
 caller's loop) and closes the session. The caller only awaits the outcome, so a CPU-bound script never
-blocks its event loop. A thread still busy when the run is given up on (a native operation that ignores
-the interrupt, a hung sync tool) is retired, never reused, and the run reports TIMEOUT at once.
+blocks its event loop.
+
+Giving up. The engine stops itself at the deadline, and async tools are abandoned by the dispatcher at the
+deadline, so a run normally ends on its own. Two things can keep its thread busy past the deadline: a sync
+tool that hangs (given up on `SYNC_TOOL_GRACE_S` after the deadline: everything the script printed was
+drained before the tool ran) and a native operation that ignores the interrupt (given up on
+`ENGINE_GRACE_S` after the deadline, losing only the lines of that last step). Either way the run reports
+TIMEOUT with the output so far, its tools end, and the thread is retired, never reused.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from ..bridge.dispatch import ToolDispatcher
-from ..bridge.driver import EngineChannel, drive
+from ..bridge.driver import EngineChannel, RunProgress, drive
 from ..bridge.protocol import RunOutcome, StartRequest
+from ..outcome import ErrorCode, RunEnded, timeout_message
 from ..outcome import now as run_clock
 
 Warm = TypeVar("Warm")
@@ -26,11 +33,16 @@ Warm = TypeVar("Warm")
 SessionFactory = Callable[[StartRequest, Any, Any], EngineChannel]
 
 _MAX_IDLE_THREADS = 8
+#: How long past the deadline a thread blocked in a sync tool is waited for.
+SYNC_TOOL_GRACE_S = 0.01
+#: How long past the deadline a thread still inside the engine is waited for (its own interrupt normally
+#: ends it within a millisecond; this only bounds natives that never poll it).
+ENGINE_GRACE_S = 0.1
 #: The longest an engine thread waits for its caller to take an outcome before it goes on (a busy loop).
 _HAND_OVER_WAIT_S = 0.01
 _stack_size_lock = threading.Lock()
 
-_Job = tuple[StartRequest, Any, ToolDispatcher, asyncio.AbstractEventLoop, "asyncio.Future[RunOutcome]"]
+_Job = tuple[StartRequest, Any, ToolDispatcher, RunProgress, asyncio.AbstractEventLoop, "asyncio.Future[RunOutcome]"]
 
 
 class _GivenUp(Exception):
@@ -54,6 +66,18 @@ def _deliver(
 def _give_up(waiter: asyncio.Future[RunOutcome]) -> None:
     if not waiter.done():
         waiter.set_exception(_GivenUp())
+
+
+def _watch(
+    waiter: asyncio.Future[RunOutcome], tools: ToolDispatcher, engine_give_up_at: float, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Past the deadline: give up now on a thread blocked in a sync tool, later on one inside the engine."""
+    if waiter.done():
+        return
+    if tools.in_sync_tool:
+        _give_up(waiter)
+    else:
+        loop.call_later(max(engine_give_up_at - run_clock(), 0), _give_up, waiter)
 
 
 class _EngineThread(threading.Thread, Generic[Warm]):
@@ -105,12 +129,12 @@ class _EngineThread(threading.Thread, Generic[Warm]):
             job = self._next()
             if job is None:
                 return
-            request, extra, tools, loop, waiter = job
+            request, extra, tools, progress, loop, waiter = job
             session = pool.open_session(request, spare, extra)
             spare = None
             if not waiter.done():  # the caller may have given up (cancelled) while the job queued
                 try:
-                    outcome: RunOutcome | BaseException = drive(session, request, tools)
+                    outcome: RunOutcome | BaseException = drive(session, request, tools, progress)
                 except BaseException as exc:
                     outcome = exc
                 handed_over = threading.Event()
@@ -124,7 +148,7 @@ class _EngineThread(threading.Thread, Generic[Warm]):
                     # switch interval (5 ms). So this thread steps aside until the caller has its outcome.
                     handed_over.wait(_HAND_OVER_WAIT_S)
             session.close()
-            del job, request, extra, tools, loop, waiter, session
+            del job, request, extra, tools, progress, loop, waiter, session
             if self.retired or not pool.has_room():
                 return  # surplus threads from a burst exit at once instead of warming an engine for nobody
             spare = pool.warm()  # before checking in, so the next run on this thread starts warm
@@ -197,25 +221,29 @@ class EngineThreads(Generic[Warm]):
             return True
 
     async def run(
-        self, request: StartRequest, tools: ToolDispatcher, *, extra: Any = None, give_up_at: float
+        self, request: StartRequest, tools: ToolDispatcher, *, extra: Any = None, deadline: float | None = None
     ) -> RunOutcome:
-        """Drive one run on an engine thread; past `give_up_at` (run_clock()) the thread is retired and the
-        run ends TIMEOUT."""
+        """Drive one run on an engine thread. A thread still busy past `deadline` (the run's own by default,
+        on the run clock) plus a grace is retired and the run ends TIMEOUT (see the module's docstring)."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[RunOutcome] = loop.create_future()
+        progress = RunProgress(request)
         thread = self._check_out()
-        thread.submit((request, extra, tools, loop, waiter))
+        thread.submit((request, extra, tools, progress, loop, waiter))
+        end = request.deadline if deadline is None else deadline
         # A plain timer instead of wait_for: no extra task per run on the latency path.
-        timer = loop.call_later(max(give_up_at - run_clock(), 0), _give_up, waiter)
+        timer = loop.call_later(
+            max(end + SYNC_TOOL_GRACE_S - run_clock(), 0), _watch, waiter, tools, end + ENGINE_GRACE_S, loop
+        )
         try:
             return await waiter
         except _GivenUp:
             thread.retired = True
             with self._lock:
                 self.retired_threads += 1
-            return RunOutcome(
-                ok=False, code="TIMEOUT", message=f"Execution timed out after {request.limits.timeout_ms}ms"
-            )
+            timed_out = RunEnded(ErrorCode.TIMEOUT, timeout_message(request.limits.timeout_ms))
+            tools.end(timed_out)
+            return progress.failed(timed_out.code, timed_out.message)
         finally:
             timer.cancel()
 

@@ -15,8 +15,6 @@ from ..bridge.protocol import RunOutcome, StartRequest
 from ..engine.session import QuickJsSession, WarmContext, engine_thread_stack_bytes
 from .engine_threads import EngineThreads
 
-#: How long after the deadline a stuck engine thread is given up on.
-DEADLINE_GRACE_S = 0.2
 #: Idle engine threads kept (each holds one warm context, ~0.4 MB with its stack): enough that a burst of
 #: concurrent runs reuses its threads. Starting a thread stalls the event loop until the new thread gets
 #: the GIL; at 64 runs in flight, keeping 8 started a new thread for ~30% of the runs, 32 for ~12%, 64
@@ -47,7 +45,7 @@ class InProcessAdapter:
         return self._threads.retired_threads
 
     async def execute(self, request: StartRequest, tools: ToolDispatcher) -> RunOutcome:
-        return await self._threads.run(request, tools, give_up_at=request.deadline + DEADLINE_GRACE_S)
+        return await self._threads.run(request, tools)
 
     def dispose(self) -> None:
         self._threads.dispose()

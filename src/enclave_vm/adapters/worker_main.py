@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..bridge.framing import MAX_FRAME_BYTES, FrameError, FrameReader, PeerClosed, pack, write_all
-from ..bridge.protocol import Slice
+from ..bridge.protocol import LimitTripped, Settled, Step
 from ..bridge.wire import fail_message, read_results, read_start, slice_message
 from ..engine.session import EngineTerminated, QuickJsSession, WarmContext, engine_thread_stack_bytes
 
@@ -116,7 +116,7 @@ class Worker:
         elif kind == "close":
             self._end(run)
 
-    def _answer(self, run: int, step: Callable[[], Slice]) -> None:
+    def _answer(self, run: int, step: Callable[[], Step]) -> None:
         """Run one engine step and send its answer; a run that ended is torn down only after the answer is
         out (freeing a context takes longer than most scripts)."""
         ended = True
@@ -129,7 +129,7 @@ class Worker:
         except Exception as exc:  # never expected; the host still gets its one answer
             message = fail_message(run, "RUNTIME_ERROR", f"Engine error ({type(exc).__name__})")
         else:
-            ended = result.final is not None or bool(result.terminal_code)
+            ended = isinstance(result, Settled | LimitTripped)
             message = slice_message(run, result)
         try:
             frame = pack(message)

@@ -2,7 +2,7 @@
 
 The run protocol is the in-process one: each run's state machine (`drive`) and its tools run in the host,
 on a driver thread of this process; only the engine lives in a worker, behind a `WorkerChannel` that
-sends each step to the worker as a frame and waits for the answering Slice.
+sends each step to the worker as a frame and waits for the answering Step.
 
 Scheduling. Workers start lazily (a fresh interpreter per worker), up to `pool_size`. A run goes to a
 worker with nothing open, else to a new worker while there is room, else to the least loaded worker
@@ -37,7 +37,7 @@ from typing import Any
 from ..bridge.dispatch import ToolDispatcher
 from ..bridge.driver import drive
 from ..bridge.framing import pack
-from ..bridge.protocol import RunOutcome, Slice, StartRequest, ToolResult
+from ..bridge.protocol import LimitTripped, RunOutcome, Settled, StartRequest, Step, ToolResult
 from ..bridge.wire import read_fail, read_slice, settle_message, start_message
 from ..config import WorkerPoolOptions
 from ..outcome import now as run_clock
@@ -149,7 +149,7 @@ class WorkerChannel:
         # two-byte characters) bounds an honest answer.
         # An honest answer's bulk is inside JSON strings (values, tool arguments, console lines); its structure
         # outside strings grows only with the tool calls and console lines the limits allow.
-        max_tokens = 4 * (limits.max_tool_calls + limits.console_calls) + 64
+        max_tokens = 4 * (limits.max_tool_calls + limits.console_calls) + 2 * limits.max_recorded_values + 64
         self._box = Mailbox(run, request.deadline, 2 * limits.memory_limit + (1 << 20), max_tokens)
         self._max_value_bytes = limits.max_value_bytes
         self._console_calls = limits.console_calls
@@ -164,14 +164,14 @@ class WorkerChannel:
         self._started = True
         self._worker.send(self._box, pack(start_message(self._run, self._request)), first=True)
 
-    def start(self) -> Slice:
+    def start(self) -> Step:
         if not self._started:
             self.send_start()
         answer = self._worker.wait(self._box, first=True)
         self._open = True
         return self._read(answer)
 
-    def settle(self, results: list[ToolResult]) -> Slice:
+    def settle(self, results: list[ToolResult]) -> Step:
         return self._read(self._worker.request(self._box, pack(settle_message(self._run, results)), first=False))
 
     def close(self) -> None:
@@ -179,7 +179,7 @@ class WorkerChannel:
             self._open = False
             self._worker.send_close(self._run)
 
-    def _read(self, answer: list[Any]) -> Slice:
+    def _read(self, answer: list[Any]) -> Step:
         try:
             if answer[0] == "fail":
                 self._open = False
@@ -195,11 +195,11 @@ class WorkerChannel:
         except Exception:  # malformed answer: the worker cannot be trusted any more
             self._worker.die("protocol")
             raise crashed("The worker process broke the message protocol and was stopped") from None
-        if step.final is not None or step.terminal_code:
+        if isinstance(step, Settled | LimitTripped):
             self._open = False
         if step.stdout:
             self._check_console(step.stdout)
-        if step.final is not None and step.final.ok and step.final.value_json:
+        if isinstance(step, Settled) and step.final.ok and step.final.value_json:
             self._check_value(step.final.value_json)
         return step
 

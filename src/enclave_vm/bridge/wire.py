@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .protocol import EngineLimits, FinalRecord, Slice, StartRequest, ToolCall, ToolResult
+from ..outcome import SCRIPT_CODES, TERMINAL_CODES
+from .protocol import EngineLimits, FinalRecord, StartRequest, Step, ToolCall, ToolResult, make_step, step_fields
 
 #: Codes an engine may end a run with; anything else from a worker is reported as RUNTIME_ERROR.
 ENGINE_CODES = frozenset(
@@ -30,6 +31,9 @@ ENGINE_CODES = frozenset(
 )
 
 
+CONSOLE_LEVELS = frozenset({"log", "info", "warn", "error", "debug"})
+
+
 class WireError(ValueError):
     """A message that does not follow the protocol."""
 
@@ -38,7 +42,8 @@ class WireError(ValueError):
 
 
 def start_message(run: int, request: StartRequest) -> list[Any]:
-    return ["start", run, request.program, request.globals_json, request.limits.to_dict(), request.deadline]
+    extras = {"state_json": request.state_json, "record_entropy": request.record_entropy, "entropy": request.entropy}
+    return ["start", run, request.program, request.globals_json, request.limits.to_dict(), request.deadline, extras]
 
 
 def settle_message(run: int, results: list[ToolResult]) -> list[Any]:
@@ -50,8 +55,16 @@ def close_message(run: int) -> list[Any]:
 
 
 def read_start(message: list[Any]) -> StartRequest:
-    _, _, program, globals_json, limits, deadline = message
-    return StartRequest(program=program, globals_json=globals_json, limits=EngineLimits(**limits), deadline=deadline)
+    _, _, program, globals_json, limits, deadline, extras = message
+    return StartRequest(
+        program=program,
+        globals_json=globals_json,
+        limits=EngineLimits(**limits),
+        deadline=deadline,
+        state_json=extras["state_json"],
+        record_entropy=bool(extras["record_entropy"]),
+        entropy=tuple(float(v) for v in extras["entropy"]),
+    )
 
 
 def read_results(message: list[Any]) -> list[ToolResult]:
@@ -61,22 +74,24 @@ def read_results(message: list[Any]) -> list[ToolResult]:
 # ---- worker → host ----
 
 
-def slice_message(run: int, step: Slice) -> list[Any]:
-    final = step.final
+def slice_message(run: int, step: Step) -> list[Any]:
+    calls, terminal_code, terminal_message, final = step_fields(step)
     record = None
     if final is not None:
-        record = [final.ok, final.value_json, final.code, final.name, final.message, final.stack]
-    calls = [[c.id, c.name, c.args_json] for c in step.tool_calls]
+        record = [final.ok, final.value_json, final.code, final.name, final.message, final.stack, final.state_json]
     return [
         "slice",
         run,
-        calls,
+        [[c.id, c.name, c.args_json] for c in calls],
         step.stdout,
         step.iterations,
-        step.terminal_code,
-        step.terminal_message,
+        terminal_code,
+        terminal_message,
         record,
         step.memory_usage,
+        step.levels,
+        step.entropy,
+        step.entropy_overflow,
     ]
 
 
@@ -90,15 +105,25 @@ def _int(value: object, what: str) -> int:
     return value
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, float | int) and not isinstance(value, bool)
+
+
 def _str(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise WireError(f"{what} must be a string")
     return value
 
 
-def _code(value: object, what: str, *, allow_empty: bool = False) -> str:
+def _code(
+    value: object,
+    what: str,
+    *,
+    allow_empty: bool = False,
+    allowed: frozenset[str] = ENGINE_CODES,
+) -> str:
     code = _str(value, what)
-    if code in ENGINE_CODES or (allow_empty and code == ""):
+    if code in allowed or (allow_empty and code == ""):
         return code
     return "RUNTIME_ERROR"
 
@@ -110,13 +135,19 @@ def answer_run(message: object) -> int:
     return _int(message[1], "run id")
 
 
-def read_slice(message: list[Any]) -> Slice:
-    """A worker's `slice` answer as a Slice; every field checked."""
-    if len(message) != 9:
-        raise WireError("a slice has 9 fields")
-    _, _, calls, stdout, iterations, terminal_code, terminal_message, final, memory = message
+def read_slice(message: list[Any]) -> Step:
+    """A worker's `slice` answer as a Step; every field checked."""
+    if len(message) != 12:
+        raise WireError("a slice has 12 fields")
+    _, _, calls, stdout, iterations, terminal_code, terminal_message, final, memory, levels, entropy, overflow = message
+    if not isinstance(overflow, bool):
+        raise WireError("the entropy overflow flag must be a bool")
     if not isinstance(calls, list) or not isinstance(stdout, list):
         raise WireError("tool calls and stdout must be lists")
+    if not isinstance(levels, list) or len(levels) != len(stdout) or not all(lv in CONSOLE_LEVELS for lv in levels):
+        raise WireError("console levels must be one known level per stdout line")
+    if not isinstance(entropy, list) or not all(_is_number(v) for v in entropy):
+        raise WireError("entropy must be a list of numbers")
     tool_calls = []
     for call in calls:
         if not isinstance(call, list) or len(call) != 3:
@@ -126,25 +157,29 @@ def read_slice(message: list[Any]) -> Slice:
         _str(line, "a stdout line")
     record = None
     if final is not None:
-        if not isinstance(final, list) or len(final) != 6 or not isinstance(final[0], bool):
-            raise WireError("a final record is [ok, value, code, name, message, stack]")
-        ok, value_json, code, name, text, stack = final
+        if not isinstance(final, list) or len(final) != 7 or not isinstance(final[0], bool):
+            raise WireError("a final record is [ok, value, code, name, message, stack, state]")
+        ok, value_json, code, name, text, stack, state_json = final
         record = FinalRecord(
             ok=ok,
             value_json=_str(value_json, "value"),
-            code=_code(code, "code", allow_empty=ok),
+            code=_code(code, "code", allow_empty=ok, allowed=SCRIPT_CODES),
             name=_str(name, "name"),
             message=_str(text, "message"),
             stack=_str(stack, "stack"),
+            state_json=_str(state_json, "state"),
         )
-    return Slice(
-        tool_calls=tool_calls,
+    return make_step(
+        calls=tool_calls,
         stdout=stdout,
         iterations=_int(iterations, "iterations"),
-        terminal_code=_code(terminal_code, "terminal code", allow_empty=True),
+        terminal_code=_code(terminal_code, "terminal code", allow_empty=True, allowed=TERMINAL_CODES),
         terminal_message=_str(terminal_message, "terminal message"),
         final=record,
         memory_usage=None if memory is None else _int(memory, "memory usage"),
+        levels=levels,
+        entropy=[float(v) for v in entropy],
+        entropy_overflow=overflow,
     )
 
 

@@ -52,6 +52,14 @@
   let nullishThrown = false;
   let outbox = nullArray();         // [id, name, argsJson] triples, flattened
   let lines = nullArray();          // console lines
+  let levels = nullArray();         // the console method of each line
+  let entropy = nullArray();        // Math.random()/Date values the script saw (recorded for durable runs)
+  let replay = nullArray();         // recorded values to give back first (a resumed durable run)
+  let replayAt = 0;
+  let recording = false;
+  let recorded = 0;                 // values recorded so far (bounded by cfg.maxRecorded)
+  let recordOverflow = false;       // more values than the journal may hold: such a run cannot pause
+  let hasState = false;
   let consoleBytes = 0;
   let consoleCalls = 0;
   let final = null;                 // null-proto array once the script settled
@@ -216,7 +224,7 @@
       return '[Object]';
     }
   };
-  const log = (...args) => {
+  const write = (level, args) => {
     if (sticky) throw terminal();
     if (++consoleCalls > cfg.consoleCalls) {
       throw new RangeErrorCtor('Console call limit exceeded (' + cfg.consoleCalls + ' calls)');
@@ -231,8 +239,14 @@
     }
     consoleBytes += size;
     lines[lines.length] = line;
+    levels[levels.length] = level;
   };
-  const consoleObject = freeze({ log, info: log, warn: log, error: log, debug: log });
+  const log = (...args) => write('log', args);
+  const info = (...args) => write('info', args);
+  const warn = (...args) => write('warn', args);
+  const error = (...args) => write('error', args);
+  const debug = (...args) => write('debug', args);
+  const consoleObject = freeze({ log, info, warn, error, debug });
 
   // ---- the final result ----
   const errorRecord = (e) => {
@@ -260,8 +274,28 @@
     rec[0] = 'err'; rec[1] = code; rec[2] = name; rec[3] = message; rec[4] = stack;
     return rec;
   };
+  // The script's `state` after it returned, as JSON ('' when the run has no state).
+  const stateJson = () => {
+    if (!hasState) return '';
+    const d = getOwnPropertyDescriptor(G, 'state');
+    const json = stringify(d && 'value' in d ? d.value : undefined);
+    if (typeof json !== 'string') {
+      throw new TypeErrorCtor('state must stay JSON data (an object, array, string, number, boolean or null)');
+    }
+    if (utf8Length(json, cfg.maxStateBytes) > cfg.maxStateBytes) {
+      throw trip('MEMORY_LIMIT_EXCEEDED', 'The state exceeds ' + cfg.maxStateBytes + ' bytes');
+    }
+    return json;
+  };
   const onDone = (value) => {
     if (sticky) { final = errorRecord(null); return; }
+    let state;
+    try {
+      state = stateJson();
+    } catch (e) {
+      final = errorRecord(e);
+      return;
+    }
     let json;
     try {
       json = value === undefined ? '' : stringify(value);
@@ -280,7 +314,7 @@
       return;
     }
     const rec = nullArray();
-    rec[0] = 'ok'; rec[1] = json;
+    rec[0] = 'ok'; rec[1] = json; rec[2] = state;
     final = rec;
   };
   const onFail = (e) => { final = errorRecord(e); };
@@ -300,6 +334,32 @@
     }
     delete G.eval;
     delete G.Function;
+    // Math.random() and the current time: recorded for durable runs, given back on their replay.
+    const liveRandom = Math.random;
+    const RealDate = Date;
+    const liveNow = RealDate.now;
+    const next = (live) => {
+      if (replayAt < replay.length) return replay[replayAt++];
+      const v = live();
+      if (recording) {
+        if (recorded < cfg.maxRecorded) { recorded++; entropy[entropy.length] = v; }
+        else recordOverflow = true;
+      }
+      return v;
+    };
+    const random = () => next(liveRandom);
+    const dateNow = () => next(liveNow);
+    defineProperty(Math, 'random', { value: random, writable: false, enumerable: false, configurable: false });
+    const DateShim = class Date extends RealDate {
+      constructor(...args) {
+        if (args.length === 0) super(dateNow());
+        else super(...args);
+      }
+    };
+    defineProperty(DateShim, 'now', { value: dateNow, writable: false, enumerable: false, configurable: false });
+    defineProperty(G, 'Date', { value: DateShim, writable: false, enumerable: false, configurable: false });
+    freeze(DateShim);
+    freeze(DateShim.prototype);
     // Natives that walk `length` without checking the interrupt: refuse absurd lengths up front.
     const AP = Array.prototype;
     const walkers = ['join', 'toString', 'toLocaleString', 'indexOf', 'lastIndexOf', 'includes', 'fill',
@@ -361,6 +421,12 @@
         const globals = parse(c.globals);
         const names = getOwnPropertyNames(globals);
         for (let i = 0; i < names.length; i++) defineGlobal(names[i], deepFreeze(globals[names[i]]));
+        if (typeof c.state === 'string') {
+          hasState = true;
+          defineProperty(G, 'state', { value: parse(c.state), writable: true, enumerable: false, configurable: false });
+        }
+        recording = c.recordEntropy === true;
+        if (isArray(c.entropy)) replay = c.entropy;
         return undefined;
       }
       case 'start': {
@@ -395,9 +461,11 @@
       case 'drain': {
         const rec = nullArray();
         rec[0] = sticky; rec[1] = stickyMessage; rec[2] = iterations; rec[3] = outbox; rec[4] = lines;
-        rec[5] = final;
+        rec[5] = final; rec[6] = levels; rec[7] = entropy; rec[8] = recordOverflow;
         outbox = nullArray();
         lines = nullArray();
+        levels = nullArray();
+        entropy = nullArray();
         return stringify(rec);
       }
     }

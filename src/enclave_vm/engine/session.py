@@ -10,17 +10,12 @@ Each protocol call is one native call that releases the GIL, runs the guest unde
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
-import time
-from importlib import resources
 
-from ..bridge.protocol import EngineLimits, FinalRecord, Slice, StartRequest, ToolCall, ToolResult
+from ..bridge.protocol import EngineLimits, StartRequest, Step, ToolResult
 from ..outcome import RunEnded
-from ..outcome import now as run_clock
 from . import _engine
-
-PRELUDE = resources.files(__package__).joinpath("prelude.js").read_text(encoding="utf-8")
+from .prelude_protocol import PRELUDE, init_config, parse_state, settle_payload
 
 #: Memory a context may take while it is warmed, before a run's own limit applies.
 WARM_MEMORY_CAP = 64 * 1024 * 1024
@@ -77,68 +72,6 @@ class _PreludeBytecode:
 prelude_bytecode = _PreludeBytecode()
 
 
-def init_config(request: StartRequest) -> str:
-    """The JSON the prelude's `init` takes: the run's limits and globals."""
-    limits = request.limits
-    return json.dumps(
-        {
-            "timeout": limits.timeout_ms,
-            # The prelude reads the time with Date.now(): the run-clock deadline as epoch milliseconds.
-            "deadline": (time.time() + request.deadline - run_clock()) * 1000.0,
-            "maxToolCalls": limits.max_tool_calls,
-            "maxIterations": limits.max_iterations,
-            "consoleBytes": limits.console_bytes,
-            "consoleCalls": limits.console_calls,
-            "maxValueBytes": limits.max_value_bytes,
-            "maxArrayLength": max(1_000_000, limits.memory_limit // 8),
-            "globals": request.globals_json,
-        }
-    )
-
-
-def settle_payload(results: list[ToolResult]) -> str:
-    """The JSON the prelude's `settle` takes: `[[id, 1, value] | [id, 0, "error message"], ...]`.
-
-    A result's payload is already JSON text from the host's codec, so it goes in as it is: no second
-    round of escaping here and no second parse in the engine."""
-    return (
-        "["
-        + ",".join(
-            f"[{int(r.id)},1,{r.payload}]" if r.ok else f"[{int(r.id)},0,{json.dumps(r.payload, ensure_ascii=False)}]"
-            for r in results
-        )
-        + "]"
-    )
-
-
-def parse_state(text: object, memory_usage: int | None) -> Slice:
-    """Turn the prelude's `drain` answer (JSON text) into a Slice; anything malformed is a clean error."""
-    if not isinstance(text, str):
-        raise RunEnded("RUNTIME_ERROR", "Engine returned an unreadable state")
-    try:
-        sticky, sticky_message, iterations, outbox, lines, final = json.loads(text)
-    except (ValueError, TypeError):
-        raise RunEnded("RUNTIME_ERROR", "Engine returned an unreadable state") from None
-    calls = [ToolCall(int(outbox[i]), str(outbox[i + 1]), str(outbox[i + 2])) for i in range(0, len(outbox) - 2, 3)]
-    record = None
-    if final is not None:
-        if final[0] == "ok":
-            record = FinalRecord(ok=True, value_json=str(final[1]))
-        else:
-            record = FinalRecord(
-                ok=False, code=str(final[1]), name=str(final[2]), message=str(final[3]), stack=str(final[4])
-            )
-    return Slice(
-        tool_calls=calls,
-        stdout=[str(line) for line in lines],
-        iterations=int(iterations),
-        terminal_code=str(sticky),
-        terminal_message=str(sticky_message),
-        final=record,
-        memory_usage=memory_usage,
-    )
-
-
 def syntax_location(detail: str | None) -> tuple[int, int] | None:
     """(line, byte column) from the compiler's backtrace text `    at <input>:LINE:COL`."""
     if not detail:
@@ -189,7 +122,7 @@ class QuickJsSession:
         self._engine: _engine.Engine | None = None
 
     # -- the protocol --
-    def start(self) -> Slice:
+    def start(self) -> Step:
         request = self._request
         limits = request.limits
         try:
@@ -202,7 +135,7 @@ class QuickJsSession:
         engine.configure(limits.memory_limit, limits.max_stack_bytes, request.deadline, salvage)
         return self._slice(engine.start(init_config(request), request.program))
 
-    def settle(self, results: list[ToolResult]) -> Slice:
+    def settle(self, results: list[ToolResult]) -> Step:
         return self._slice(self._current().step("settle", settle_payload(results)))
 
     def close(self) -> None:
@@ -221,21 +154,10 @@ class QuickJsSession:
             raise RunEnded("RUNTIME_ERROR", "The engine was closed", "InternalError")
         return self._engine
 
-    def _slice(self, result: _engine.StepResult) -> Slice:
-        engine = self._current()
+    def _slice(self, result: _engine.StepResult) -> Step:
         status, text, detail, pending = result
         if status != _engine.OK:
             raise ended(status, text, detail)
-        state = parse_state(text, engine.memory()[1])
-        # The binding runs jobs until none is queued, so this only loops if it ever returns earlier:
-        # a run with jobs still queued is never taken for one that waits forever.
-        while pending and not state.tool_calls and state.final is None and not state.terminal_code:
-            status, text, detail, pending = engine.step(None)
-            if status != _engine.OK:
-                exc = ended(status, text, detail)
-                exc.stdout = state.stdout + exc.stdout
-                raise exc
-            more = parse_state(text, engine.memory()[1])
-            more.stdout = state.stdout + more.stdout
-            state = more
-        return state
+        # The binding runs jobs until none is queued; `pending` is what it saw when it stopped, so a run
+        # with jobs still queued is never taken for one that waits forever.
+        return parse_state(text, self._current().memory()[1], jobs_pending=pending)

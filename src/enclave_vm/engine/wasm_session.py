@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import threading
 
-from ..bridge.protocol import Slice, StartRequest, ToolResult
+from ..bridge.protocol import StartRequest, Step, ToolResult
 from ..outcome import now as run_clock
-from .session import PRELUDE, EngineTerminated, init_config, parse_state, settle_payload
+from .prelude_protocol import PRELUDE, init_config, parse_state, settle_payload
+from .session import EngineTerminated
 from .wasm_glue import QuickJsVm
 from .wasm_module import WasmRuntime, get_runtime
 
@@ -75,7 +76,7 @@ class WasmSession:
         self._inside = False
 
     # -- the protocol --
-    def start(self) -> Slice:
+    def start(self) -> Step:
         warm = self._open()
         vm = warm.vm
         try:
@@ -89,7 +90,7 @@ class WasmSession:
         except EngineTerminated as exc:
             raise self._with_output(exc) from None
 
-    def settle(self, results: list[ToolResult]) -> Slice:
+    def settle(self, results: list[ToolResult]) -> Step:
         warm = self._current()
         try:
             self._control_text(warm, "settle", settle_payload(results))
@@ -143,7 +144,7 @@ class WasmSession:
         self._check_time()
         warm.vm.call_with_text(warm.ctl, warm.ops[op], text)
 
-    def _step(self, warm: WarmWasmContext) -> Slice:
+    def _step(self, warm: WarmWasmContext) -> Step:
         vm = warm.vm
         count = 0
         while vm.run_job():

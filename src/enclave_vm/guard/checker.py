@@ -12,7 +12,7 @@ from .bindings import bound_names
 from .identifiers import Problem, decode_name, identifier_problems, key_problem
 from .language import FORBIDDEN_OBJECT_METHODS, FORBIDDEN_PROPERTIES, advice
 from .parse import ParsedScript
-from .policy import LEVEL_GLOBALS, GuardPolicy
+from .policy import LEVEL_GLOBALS, MUTABLE_GLOBALS, GuardPolicy
 from .statics import static_string, unwrap
 
 Node = tree_sitter.Node
@@ -94,7 +94,7 @@ class Checker:
         self._settle_identifiers()
         declared = self.declared
         for name, node in self.mutations:
-            if name not in declared:
+            if name not in declared and name not in MUTABLE_GLOBALS:
                 message = f"'{name}' is a global and cannot be changed; " + advice("no-global-mutation")
                 self.report("no-global-mutation", message, node)
         for name, node in self.index_names:

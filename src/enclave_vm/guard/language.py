@@ -132,7 +132,8 @@ _RULE_LIST = (
     ),
     Rule(
         "unsupported-syntax",
-        "JSX, `using` declarations, decorators, HTML-style comments, `#!` lines, `new.target`",
+        "JSX, `using` declarations, decorators, HTML-style comments (`<!--`, `-->` outside strings and "
+        "comments), `#!` lines, `new.target`",
         "write plain JavaScript expressions and statements",
     ),
     Rule(
@@ -145,8 +146,9 @@ _RULE_LIST = (
     Rule("max-nesting", "brackets nested deeper than the nesting limit", "flatten the code with variables"),
     Rule(
         "forbidden-character",
-        "NUL characters and unpaired surrogates",
-        "remove them; use an escape such as `\\u0000` inside strings",
+        "NUL characters, unpaired surrogates, carriage returns not followed by a line feed, U+2028 and U+2029 "
+        "outside strings",
+        "remove them; end lines with `\\n` or `\\r\\n`; use an escape such as `\\u0000` inside strings",
     ),
     Rule(
         "bidi-character",
@@ -155,8 +157,8 @@ _RULE_LIST = (
     ),
     Rule(
         "invisible-character",
-        "zero-width and other invisible characters outside strings and comments",
-        "remove them",
+        "zero-width and other invisible characters, and non-ASCII spaces, outside strings and comments",
+        "remove them; separate code with plain spaces",
     ),
 )
 
@@ -171,6 +173,8 @@ def advice(rule_id: str) -> str:
 GLOBAL_DESCRIPTIONS: dict[str, str] = {
     "callTool": "`await callTool('name', { ...args })` runs a tool and returns its JSON result",
     "console": "`console.log/info/warn/error/debug` write to the captured output",
+    "state": "the run's state, when the host gives one: a JSON object the script may change; what it holds "
+    "at the end is kept for the next run",
     "Math": "math functions and constants",
     "JSON": "`JSON.stringify(value, null | [keys], indent)`, `JSON.parse(text)`",
     "Array": "`Array.isArray`, `Array.from`, `Array.of`, `Array(n)`",
@@ -318,6 +322,10 @@ NAME_REASONS: dict[str, str] = {
 
 #: Bidirectional control characters (Trojan Source): rejected anywhere, even in strings and comments.
 BIDI_CHARACTERS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+#: Spaces other than ASCII ones: QuickJS skips them, tree-sitter's line-break (ASI) scan stops at them, so the
+#: two read `x\n\u00a0(y)` differently; rejected outside strings and comments like invisible characters.
+UNUSUAL_SPACES = frozenset("\u00a0\u1680\u202f\u205f\u3000" + "".join(chr(c) for c in range(0x2000, 0x200B)))
 
 #: Characters that render as nothing; rejected outside strings and comments.
 INVISIBLE_CHARACTERS = frozenset(

@@ -22,8 +22,12 @@ BASE_GLOBALS = frozenset(
         "NaN",
         "Infinity",
         "console",
+        "state",
     }
 )
+
+#: Globals a script may change: its `state` (a per-run copy the host reads back).
+MUTABLE_GLOBALS = frozenset({"state"})
 
 #: Added from SECURE up.
 SECURE_GLOBALS = frozenset(

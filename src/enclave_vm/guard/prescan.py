@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..results import ValidationIssue
-from .language import BIDI_CHARACTERS, INVISIBLE_CHARACTERS, advice
+from .language import BIDI_CHARACTERS, INVISIBLE_CHARACTERS, UNUSUAL_SPACES, advice
 from .lexer import Lexed, bracket_depth
 from .policy import GuardPolicy
 
@@ -34,9 +34,10 @@ def _char_class(chars: frozenset[str]) -> str:
 
 
 _BIDI = re.compile(_char_class(BIDI_CHARACTERS))
-_INVISIBLE = re.compile(_char_class(INVISIBLE_CHARACTERS))
-_SPECIAL = re.compile(_char_class(BIDI_CHARACTERS | INVISIBLE_CHARACTERS))
+_INVISIBLE = re.compile(_char_class(INVISIBLE_CHARACTERS | UNUSUAL_SPACES))
+_SPECIAL = re.compile(_char_class(BIDI_CHARACTERS | INVISIBLE_CHARACTERS | UNUSUAL_SPACES))
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def location_of(code: str, index: int) -> dict[str, int]:
@@ -91,6 +92,14 @@ def _check_forbidden_characters(code: str, issues: list[ValidationIssue]) -> Non
         issues.append(
             _issue("forbidden-character", f"{message}; {advice('forbidden-character')}", code, surrogate.start())
         )
+    if "\r" in code:
+        # A line end to the engine (ASI, `-->` at a line start) but a space to the parser: see differential.py.
+        lone = _LONE_CR.search(code)
+        if lone is not None:
+            message = "Code contains a carriage return that is not followed by a line feed"
+            issues.append(
+                _issue("forbidden-character", f"{message}; {advice('forbidden-character')}", code, lone.start())
+            )
 
 
 def _check_line_length(code: str, policy: GuardPolicy, issues: list[ValidationIssue]) -> None:
@@ -119,8 +128,9 @@ def _check_special_characters(code: str, lexed: Lexed, issues: list[ValidationIs
     invisible = [match.start() for match in _INVISIBLE.finditer(code) if not lexed.in_literal(match.start())]
     if invisible:
         char = code[invisible[0]]
+        what = "space" if char in UNUSUAL_SPACES else "invisible character"
         message = (
-            f"Code contains the invisible character U+{ord(char):04X} outside a string or comment"
+            f"Code contains the {what} U+{ord(char):04X} outside a string or comment"
             f"{_and_more(len(invisible))}; " + advice("invisible-character")
         )
         issues.append(_issue("invisible-character", message, code, invisible[0]))

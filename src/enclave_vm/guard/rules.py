@@ -11,6 +11,12 @@ from ..results import ValidationIssue
 from . import call_rules, key_rules
 from .bindings import parameters_of
 from .checker import Checker, Handler, Node, Registry, root_global
+from .differential import (
+    check_arrow_position,
+    check_comment_markers,
+    check_line_separators,
+    check_postfix_position,
+)
 from .key_rules import check_destructured_object, note_forbidden_value
 from .language import advice
 from .parse import JAVASCRIPT, ParsedScript
@@ -52,6 +58,7 @@ def _declarator(c: Checker, node: Node) -> None:
 
 @registry.on("arrow_function")
 def _arrow(c: Checker, node: Node) -> None:
+    check_arrow_position(c, node)
     first = first_named(node)  # `x` of `x => …`, or the `(…)` list; a comment can come first
     c.declare(first if first is not None and first.type != "comment" else parameters_of(node))
 
@@ -190,6 +197,8 @@ def _assignment(c: Checker, node: Node) -> None:
 
 @registry.on("update_expression")
 def _update(c: Checker, node: Node) -> None:
+    if node.type == "update_expression":
+        check_postfix_position(c, node)
     name = root_global(c, node.child_by_field_name("argument"))
     if name is not None and name in c.allowed:
         c.mutations.append((name, node))
@@ -249,6 +258,11 @@ def check_rules(parsed: ParsedScript, policy: GuardPolicy) -> list[ValidationIss
     nodes = parsed.nodes
     if parsed.root.has_error:
         _check_syntax(checker, nodes)
+    source = parsed.source
+    if b"<!--" in source or b"-->" in source:
+        check_comment_markers(checker)
+    if b"\xe2\x80\xa8" in source or b"\xe2\x80\xa9" in source:  # U+2028, U+2029
+        check_line_separators(checker)
     dispatch = (_DISPATCH_FULL if checker.literal_checks else _DISPATCH_LEAN).get
     for node in nodes:
         handler = dispatch(node.kind_id)

@@ -8,12 +8,17 @@ Evaluation is bounded so hostile input cannot make it recurse deeply or run long
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import tree_sitter
 
 from .names import decode_identifier, decode_string_body, decode_string_literal, number_literal_value
 
 Node = tree_sitter.Node
+
+Resolve = Callable[[Node], "Node | float | None"]
+"""What an identifier (or `a.b`) stands for: the expression bound to it, or a known number. The guard folds
+literals only (no resolver); the scorer follows `const` bindings. The depth bound covers those chains too."""
 
 _MAX_DEPTH = 32
 _MAX_STRING = 4096
@@ -55,7 +60,7 @@ def _operator(node: Node) -> str:
     return operator.type if operator is not None else ""
 
 
-def static_string(node: Node, depth: int = 0) -> str | None:
+def static_string(node: Node, depth: int = 0, resolve: Resolve | None = None) -> str | None:
     """The string value of a literal, a template of literals, or a `+` concatenation of them."""
     if depth > _MAX_DEPTH:
         return None
@@ -63,25 +68,28 @@ def static_string(node: Node, depth: int = 0) -> str | None:
     if kind == "string":
         return decode_string_literal(node_text(node))
     if kind == "template_string":
-        return _static_template(node, depth)
+        return _static_template(node, depth, resolve)
     if kind == "parenthesized_expression":
         inner = first_named(node)
-        return static_string(inner, depth + 1) if inner is not None else None
+        return static_string(inner, depth + 1, resolve) if inner is not None else None
     if kind == "binary_expression" and _operator(node) == "+":
-        return _static_concat(node, depth)
+        return _static_concat(node, depth, resolve)
+    if resolve is not None and kind == "identifier":
+        bound = resolve(node)
+        return static_string(bound, depth + 1, resolve) if isinstance(bound, Node) else None
     return None
 
 
-def _static_operand(node: Node, depth: int) -> str | None:
-    text = static_string(node, depth)
+def _static_operand(node: Node, depth: int, resolve: Resolve | None) -> str | None:
+    text = static_string(node, depth, resolve)
     if text is None:
-        number = static_number(node, depth)
+        number = static_number(node, depth, resolve)
         if number is not None:
             text = _js_number_string(number)
     return text
 
 
-def _static_concat(node: Node, depth: int) -> str | None:
+def _static_concat(node: Node, depth: int, resolve: Resolve | None) -> str | None:
     # Walk the left spine iteratively: `'a' + 'b' + 'c' + …` nests to the left without brackets.
     rights: list[Node] = []
     current = node
@@ -92,11 +100,11 @@ def _static_concat(node: Node, depth: int) -> str | None:
             return None
         rights.append(right)
         current = left
-    text = _static_operand(current, depth + 1)
+    text = _static_operand(current, depth + 1, resolve)
     if text is None:
         return None
     for right in reversed(rights):
-        piece = _static_operand(right, depth + 1)
+        piece = _static_operand(right, depth + 1, resolve)
         if piece is None:
             return None
         text += piece
@@ -105,7 +113,7 @@ def _static_concat(node: Node, depth: int) -> str | None:
     return text
 
 
-def _static_template(node: Node, depth: int) -> str | None:
+def _static_template(node: Node, depth: int, resolve: Resolve | None) -> str | None:
     pieces: list[str] = []
     raw: list[str] = []
     for child in node.children:
@@ -114,7 +122,7 @@ def _static_template(node: Node, depth: int) -> str | None:
             raw.append(node_text(child))
         elif kind == "template_substitution":
             inner = first_named(child)
-            value = _static_operand(inner, depth + 1) if inner is not None else None
+            value = _static_operand(inner, depth + 1, resolve) if inner is not None else None
             if value is None:
                 return None
             pieces.append(decode_string_body("".join(raw)))
@@ -126,6 +134,23 @@ def _static_template(node: Node, depth: int) -> str | None:
     return "".join(pieces)
 
 
+def template_text(node: Node, placeholder: str = "\ufffc") -> str:
+    """A template's text parts, decoded, with `placeholder` for each substitution: what it says whatever
+    the substitutions hold."""
+    pieces: list[str] = []
+    raw: list[str] = []
+    for child in node.children:
+        kind = child.type
+        if kind in ("string_fragment", "escape_sequence"):
+            raw.append(node_text(child))
+        elif kind == "template_substitution":
+            pieces.append(decode_string_body("".join(raw)))
+            pieces.append(placeholder)
+            raw = []
+    pieces.append(decode_string_body("".join(raw)))
+    return "".join(pieces)
+
+
 def template_has_substitution(node: Node) -> bool:
     return any(child.type == "template_substitution" for child in node.children)
 
@@ -133,7 +158,7 @@ def template_has_substitution(node: Node) -> bool:
 _ARITHMETIC = {"+", "-", "*", "/", "%", "**"}
 
 
-def static_number(node: Node, depth: int = 0) -> float | None:
+def static_number(node: Node, depth: int = 0, resolve: Resolve | None = None) -> float | None:
     """The value of a numeric literal or of arithmetic on numeric literals."""
     if depth > _MAX_DEPTH:
         return None
@@ -142,14 +167,17 @@ def static_number(node: Node, depth: int = 0) -> float | None:
         return number_literal_value(node_text(node))
     if kind == "parenthesized_expression":
         inner = first_named(node)
-        return static_number(inner, depth + 1) if inner is not None else None
+        return static_number(inner, depth + 1, resolve) if inner is not None else None
     if kind == "unary_expression":
         argument = node.child_by_field_name("argument")
         operator = _operator(node)
         if argument is None or operator not in ("-", "+"):
             return None
-        value = static_number(argument, depth + 1)
+        value = static_number(argument, depth + 1, resolve)
         return None if value is None else (-value if operator == "-" else value)
+    if resolve is not None and kind in ("identifier", "member_expression"):
+        bound = resolve(node)
+        return bound if not isinstance(bound, Node) else static_number(bound, depth + 1, resolve)
     if kind == "binary_expression":
         operator = _operator(node)
         if operator not in _ARITHMETIC:
@@ -158,13 +186,15 @@ def static_number(node: Node, depth: int = 0) -> float | None:
         right = node.child_by_field_name("right")
         if left is None or right is None:
             return None
-        a = static_number(left, depth + 1)
-        b = static_number(right, depth + 1) if a is not None else None
-        return None if a is None or b is None else _arithmetic(operator, a, b)
+        a = static_number(left, depth + 1, resolve)
+        b = static_number(right, depth + 1, resolve) if a is not None else None
+        return None if a is None or b is None else arithmetic(operator, a, b)
     return None
 
 
-def _arithmetic(operator: str, a: float, b: float) -> float | None:
+def arithmetic(operator: str, a: float, b: float) -> float | None:
+    """`a operator b` for the operators of `static_number`; None where JavaScript gives NaN or a division
+    by zero; infinity where a float overflows."""
     try:
         if operator == "+":
             return a + b
@@ -177,8 +207,10 @@ def _arithmetic(operator: str, a: float, b: float) -> float | None:
         if operator == "%":
             return math.fmod(a, b) if b else None
         return math.pow(a, b)
-    except (OverflowError, ValueError):
+    except OverflowError:
         return math.inf
+    except ValueError:  # zero to a negative power is infinite; a negative base to a fractional one is NaN
+        return math.inf if a == 0 else None
 
 
 _ALWAYS_TRUTHY = {

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
+from ..guard.names import decode_identifier, decode_string_literal
 from ..guard.parse import JAVASCRIPT, ParsedScript
+from ..guard.statics import static_number, static_string, template_text
 from .vocabulary import (
     LIMIT_KEYS,
     ORDINARY_NUMBER_WORDS,
@@ -57,7 +59,6 @@ _NUMERIC = frozenset(
 _FUNCTIONS = frozenset({"arrow_function", "function_expression", "function"})
 _URL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//|^\s*\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?:/|$)", re.IGNORECASE)
 _WILDCARD = re.compile(r"^\s*(?:[*%]+|\.\*|\*\.\*)\s*$|\bselect\s+\*\s+from\b|\blike\s+'%+'", re.IGNORECASE)
-_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|(.))", re.DOTALL)
 _NAMED_NUMBERS = {
     "Infinity": math.inf,
     "Number.MAX_SAFE_INTEGER": float(2**53 - 1),
@@ -84,8 +85,6 @@ _KIND_CODES: dict[int, int] = {
     for kind_id in range(JAVASCRIPT.node_kind_count)
     if JAVASCRIPT.node_kind_is_named(kind_id) and (name := JAVASCRIPT.node_kind_for_id(kind_id) or "") in _CODES
 }
-#: How deep constant folding follows `const a = b` chains and nested expressions.
-_FOLD_DEPTH = 8
 
 
 @dataclass
@@ -131,25 +130,12 @@ class _Ranged:
         return self.nodes[lo : bisect_left(self.starts, node.end_byte, lo)]
 
 
-def _unescape(body: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        code = match.group(1) or match.group(2) or match.group(3)
-        if code:
-            point = int(code, 16)
-            return chr(point) if point <= 0x10FFFF else ""
-        return match.group(4)
-
-    return _ESCAPE.sub(one, body) if "\\" in body else body
-
-
-def _number(text: str) -> float | None:
-    text = text.replace("_", "").rstrip("n")
-    try:
-        if len(text) > 1 and text[0] == "0" and text[1] in "xXoObB":
-            return float(int(text, 0))
-        return float(text)
-    except (ValueError, OverflowError):
-        return None
+def _key_text(key: Node, source: bytes) -> str:
+    """An object key as the guard reads it: escapes applied (`'\\x6cimit'` is `limit`)."""
+    raw = source[key.start_byte : key.end_byte].decode("utf-8", "replace")
+    if key.type == "string":
+        return decode_string_literal(raw)
+    return decode_identifier(raw) if "\\" in raw else raw
 
 
 class _Collector:
@@ -196,7 +182,7 @@ class _Collector:
                 self.call_nodes.append(node)
             elif code == _PAIR:
                 key_node = node.child_by_field_name("key")
-                raw = source[key_node.start_byte : key_node.end_byte].decode("utf-8", "replace") if key_node else ""
+                raw = _key_text(key_node, source) if key_node is not None else ""
                 self.pairs.add(node)
                 self.pair_raw_keys.append(raw)
                 self.pair_keys.append(normal_key(raw))
@@ -212,58 +198,27 @@ class _Collector:
                 if target is not None and value is not None:
                     self.bindings.append((target, value))
                     if declarator and target.type == "identifier":
-                        self.consts.setdefault(self.parsed.text(target), value)
+                        self.consts.setdefault(self.name(target), value)
 
-    # --- constant folding: enough to see through `const LIMIT = 1e6` and `'ht' + 'tp:post'` ---
+    # --- constant folding: the guard's folding and decoding, seeing through `const LIMIT = 1e6` as well ---
 
-    def fold_string(self, node: Node | None, depth: int = 0) -> str | None:
-        if node is None or depth > _FOLD_DEPTH:
-            return None
-        kind = node.type
-        if kind == "string":
-            return _unescape(self.parsed.text(node)[1:-1])
-        if kind == "template_string":
-            if any(child.type == "template_substitution" for child in node.children):
-                return None
-            return _unescape(self.parsed.text(node)[1:-1])
-        if kind == "parenthesized_expression" and node.named_child_count == 1:
-            return self.fold_string(node.named_children[0], depth + 1)
-        if kind == "binary_expression" and self._operator(node) == "+":
-            left = self.fold_string(node.child_by_field_name("left"), depth + 1)
-            right = self.fold_string(node.child_by_field_name("right"), depth + 1)
-            return None if left is None or right is None else left + right
-        if kind == "identifier":
-            return self.fold_string(self.consts.get(self.parsed.text(node)), depth + 1)
-        return None
+    def name(self, node: Node) -> str:
+        """An identifier's (or `a.b`'s) name with escapes applied, as the guard compares names."""
+        return decode_identifier(self.parsed.text(node))
 
-    def fold_number(self, node: Node | None, depth: int = 0) -> float | None:
-        if node is None or depth > _FOLD_DEPTH:
-            return None
-        kind = node.type
-        if kind == "number":
-            return _number(self.parsed.text(node))
-        if kind in ("identifier", "member_expression"):
-            name = self.parsed.text(node)
-            if name in _NAMED_NUMBERS:
-                return _NAMED_NUMBERS[name]
-            return self.fold_number(self.consts.get(name), depth + 1) if kind == "identifier" else None
-        if kind == "parenthesized_expression" and node.named_child_count == 1:
-            return self.fold_number(node.named_children[0], depth + 1)
-        if kind == "unary_expression":
-            value = self.fold_number(node.child_by_field_name("argument"), depth + 1)
-            op = self._operator(node)
-            return None if value is None or op not in "+-" else (-value if op == "-" else value)
-        if kind == "binary_expression":
-            left = self.fold_number(node.child_by_field_name("left"), depth + 1)
-            right = self.fold_number(node.child_by_field_name("right"), depth + 1)
-            if left is None or right is None:
-                return None
-            return _arithmetic(self._operator(node), left, right)
-        return None
+    def resolve(self, node: Node) -> Node | float | None:
+        """A const's bound expression, or the value of a well-known numeric global."""
+        name = self.name(node)
+        named = _NAMED_NUMBERS.get(name)
+        if named is not None:
+            return named
+        return self.consts.get(name) if node.type == "identifier" else None
 
-    def _operator(self, node: Node) -> str:
-        op = node.child_by_field_name("operator")
-        return op.type if op is not None else ""
+    def fold_string(self, node: Node | None) -> str | None:
+        return static_string(node, resolve=self.resolve) if node is not None else None
+
+    def fold_number(self, node: Node | None) -> float | None:
+        return static_number(node, resolve=self.resolve) if node is not None else None
 
     def names_in(self, node: Node) -> list[str]:
         lo = bisect_left(self.reference_starts, node.start_byte)
@@ -271,31 +226,11 @@ class _Collector:
         return self.reference_names[lo:hi]
 
 
-def _arithmetic(op: str, left: float, right: float) -> float | None:
-    try:
-        if op == "*":
-            return left * right
-        if op == "+":
-            return left + right
-        if op == "-":
-            return left - right
-        if op == "/":
-            return left / right if right else None
-        if op == "**":
-            return float(left**right)
-    except (OverflowError, ZeroDivisionError):
-        return math.inf
-    except TypeError:  # a negative base to a fractional power is complex
-        return None
-    return None
-
-
 def collect(parsed: ParsedScript) -> Facts:
     """Everything the detectors need, from one walk of `parsed.nodes`."""
     col = _Collector(parsed)
-    text = parsed.text
     callers = {_CALL_TOOL} | {
-        name for name, value in col.consts.items() if value.type == "identifier" and text(value) == _CALL_TOOL
+        name for name, value in col.consts.items() if value.type == "identifier" and col.name(value) == _CALL_TOOL
     }
     facts = Facts()
     regions: list[tuple[Node, Node]] = []  # (the repeated part, what it iterates over)
@@ -306,10 +241,10 @@ def collect(parsed: ParsedScript) -> Facts:
         if callee is None or arguments is None:
             continue
         if callee.type == "identifier":
-            is_tool = text(callee) in callers
+            is_tool = col.name(callee) in callers
         elif callee.type == "member_expression":
             prop = callee.child_by_field_name("property")
-            method = text(prop) if prop is not None else ""
+            method = col.name(prop) if prop is not None else ""
             is_tool = method == _CALL_TOOL
             source = callee.child_by_field_name("object")
             if method in _ITERATORS and source is not None:
@@ -382,7 +317,7 @@ def _tool_call(col: _Collector, node: Node, args: list[Node]) -> ToolCall:
         return call
     scopes = [payload]
     if payload.type == "identifier":  # `callTool(name, opts)` with `const opts = {...}`
-        bound = col.consts.get(col.parsed.text(payload))
+        bound = col.consts.get(col.name(payload))
         if bound is not None:
             scopes.append(bound)
     for scope in scopes:
@@ -412,7 +347,7 @@ def _inspect_arguments(col: _Collector, scope: Node, call: ToolCall) -> None:
         if string.type == "string":
             _inspect_string(col.fold_string(string), call)
         else:  # a template's literal parts still show a URL or a wildcard
-            _inspect_string(col.parsed.text(string)[1:-1], call)
+            _inspect_string(template_text(string), call)
     if _holds(col.url_shorthands, scope):  # `{url}`
         call.external = True
 
