@@ -1,4 +1,4 @@
-"""The worker process: one engine thread serving the run protocol over its stdin/stdout.
+"""The worker process: one engine thread (its main thread) serving the run protocol over its stdin/stdout.
 
 It holds only engine sessions: validation, limits bookkeeping and tools stay in the host. Messages are
 handled strictly in order, one at a time, and each start or settle gets exactly one answer. Several runs
@@ -16,7 +16,6 @@ import resource
 import select
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +60,18 @@ def limit_resources(max_worker_memory: int | None) -> None:
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def size_engine_stack(needed: int) -> None:
+    """Let the main thread's stack, where the engine runs, grow to `needed` bytes: Linux checks
+    RLIMIT_STACK each time the main stack grows, so raising the soft limit now is enough. The engine
+    stays on the main thread so that a stop signal to the worker stops it at once (with a second
+    thread, the one woken for the signal may not run before the other answers)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_STACK, (target, hard))
 
 
 def _warm() -> WarmContext | None:
@@ -161,15 +172,7 @@ def main(config: dict[str, Any]) -> None:
     die_with_parent(int(config["parent"]))
     os.environ.clear()
     limit_resources(config.get("max_worker_memory"))
-    # The engine runs on a thread whose stack is sized to QuickJS's stack limit (the main thread's
-    # depends on how the process was started).
-    threading.stack_size(engine_thread_stack_bytes())
-    engine = threading.Thread(target=_serve, args=(in_fd, out_fd), name="enclave-worker-engine")
-    engine.start()
-    engine.join()
-    os._exit(0)
-
-
-def _serve(in_fd: int, out_fd: int) -> None:
+    size_engine_stack(engine_thread_stack_bytes())
     with contextlib.suppress(BrokenPipeError, PeerClosed):  # the host went away
         Worker(in_fd, out_fd).serve()
+    os._exit(0)
