@@ -81,7 +81,7 @@ async def test_tool_errors_name_the_field(enclave: Enclave) -> None:
     answer = await enclave.run_tool_call({"code": "return await callTool('orders:list', { status: 1 })"})
     error = parsed(answer)["error"]
     assert isinstance(error, dict) and error["code"] == "TOOL_ERROR"
-    assert error["message"] == "Invalid argument 'status' for tool 'orders:list': expected a string, got integer"
+    assert error["message"] == "Invalid argument 'status' for tool 'orders:list': Input should be a valid string, got 1"
 
 
 async def test_run_options_pass_through(enclave: Enclave) -> None:
