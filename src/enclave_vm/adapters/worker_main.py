@@ -113,7 +113,8 @@ class Worker:
         kind, run = message[0], message[1]
         if kind == "start":
             request = read_start(message)
-            session = QuickJsSession(request, self._spare)
+            # The wire has no "jobs pending": the worker's session steps on until its engine is idle.
+            session = QuickJsSession(request, self._spare, run_to_idle=True)
             self._spare = None
             self._sessions[run] = session
             self._answer(run, session.start)

@@ -46,6 +46,9 @@ enum {
 /* The thread CPU clock is a system call: read it on every 16th interrupt poll only. */
 #define CPU_CHECK_EVERY 16
 #define CPU_MARGIN_SECONDS 0.05
+/* A step that keeps running promise jobs returns to the host this often (see run_jobs). */
+#define SLICE_SECONDS 0.02
+#define SLICE_CHECK_EVERY 16
 
 /* ---------------------------------------------------------------- clocks */
 
@@ -67,6 +70,12 @@ typedef struct {
     size_t peak;  /* most bytes held since the last reset */
     size_t limit; /* 0: no limit */
     int refused;  /* sticky: an allocation was refused since the last reset */
+    /* Once a run is stopped, freed blocks are only chained here (through their own first word) and
+       given back to malloc when the engine is closed: when the interrupt unwinds a script, dropping
+       its last reference can free a whole heap of small blocks, and malloc's free() of a few hundred
+       MB takes tens of milliseconds that would otherwise come before the run's answer. */
+    int deferring;
+    void *deferred;
 } Heap;
 
 static int heap_admits(Heap *h, size_t more)
@@ -116,7 +125,23 @@ static void heap_free(void *opaque, void *ptr)
     if (!ptr)
         return;
     h->used -= malloc_usable_size(ptr);
+    if (h->deferring) { /* every malloc block has room for a pointer */
+        *(void **)ptr = h->deferred;
+        h->deferred = ptr;
+        return;
+    }
     free(ptr);
+}
+
+static void heap_release_deferred(Heap *h)
+{
+    void *p = h->deferred;
+    while (p) {
+        void *next = *(void **)p;
+        free(p);
+        p = next;
+    }
+    h->deferred = NULL;
 }
 
 static void *heap_realloc(void *opaque, void *ptr, size_t size)
@@ -280,15 +305,25 @@ typedef struct {
 enum { OP_INIT, OP_START, OP_SETTLE, OP_DRAIN };
 static const char *const op_names[4] = {"init", "start", "settle", "drain"};
 
+/* The run is over: no more garbage collection and no more free() until the engine is closed. A
+   collection walks the whole heap without polling the interrupt (tens of ms for a heap of a few
+   hundred MB), and so does freeing what the unwinding script dropped; nothing reclaimed now would be
+   used: the salvaging drain needs little, then the runtime is freed whole. */
+static void wind_down(JSRuntime *rt, Heap *heap)
+{
+    JS_SetGCThreshold(rt, SIZE_MAX);
+    heap->deferring = 1;
+}
+
 static int on_interrupt(JSRuntime *rt, void *opaque)
 {
     Engine *e = opaque;
-    (void)rt;
     if (e->interrupted)
         return 1;
     if (mono_now() >= e->stop_at ||
         (++e->polls % CPU_CHECK_EVERY == 0 && thread_cpu_now() >= e->cpu_stop_at)) {
         e->interrupted = 1;
+        wind_down(rt, &e->heap);
         return 1;
     }
     return 0;
@@ -348,17 +383,22 @@ static void arm(Engine *e)
     e->cpu_stop_at = thread_cpu_now() + (left > 0 ? left : 0) + CPU_MARGIN_SECONDS;
 }
 
-/* Run promise jobs until none is queued. */
+/* Run promise jobs until none is queued, or until the step has run for a slice: then it returns with
+   jobs pending and the host comes back for more. The state drained at each such return reaches the
+   host, so a run stopped later (or given up on) keeps what it printed so far. */
 static int run_jobs(Engine *e)
 {
     JSContext *job_ctx;
-    for (;;) {
+    double slice_end = mono_now() + SLICE_SECONDS;
+    for (unsigned n = 1;; n++) {
         if (!JS_IsJobPending(e->rt))
             return ST_OK;
         int r = JS_ExecutePendingJob(e->rt, &job_ctx);
         if (r < 0)
             return classify(e);
         if (r == 0)
+            return ST_OK;
+        if (n % SLICE_CHECK_EVERY == 0 && mono_now() >= slice_end)
             return ST_OK;
     }
 }
@@ -417,6 +457,8 @@ static void finish(Engine *e, StepResult *out)
     if (out->status == ST_OK)
         out->text = drain(e, &out->status, &out->len);
     out->status = sticky_status(e, out->status);
+    if (out->status != ST_OK)
+        wind_down(e->rt, &e->heap);
     if (out->status != ST_OK && !out->text)
         out->text = salvage(e, &out->len);
     out->pending = JS_IsJobPending(e->rt);
@@ -579,6 +621,7 @@ static void engine_free_js(Engine *e)
         JS_FreeRuntime(e->rt);
         e->rt = NULL;
     }
+    heap_release_deferred(&e->heap);
 }
 
 /* Engine(prelude: bytes | str, memory_limit: int, stack_bytes: int): a fresh runtime and context with

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
-from ..bridge.protocol import EngineLimits, StartRequest, Step, ToolResult
+from ..bridge.protocol import EngineLimits, Stalled, StartRequest, Step, ToolResult
 from ..outcome import RunEnded
 from . import _engine
 from .prelude_protocol import PRELUDE, init_config, parse_state, settle_payload
@@ -115,10 +115,24 @@ class WarmContext:
         self.engine = _engine.Engine(prelude or prelude_bytecode.get(), WARM_MEMORY_CAP, DEFAULT_STACK_BYTES)
 
 
+def merged(earlier: Step, later: Step) -> Step:
+    """`later` with what `earlier` reported before it (its console lines, entropy and counters)."""
+    later.stdout = earlier.stdout + later.stdout
+    later.levels = earlier.levels + later.levels
+    later.entropy = earlier.entropy + later.entropy
+    later.iterations = max(earlier.iterations, later.iterations)
+    return later
+
+
 class QuickJsSession:
-    def __init__(self, request: StartRequest, warm: WarmContext | None = None) -> None:
+    """The engine side of one run. A step that keeps running promise jobs comes back after a time slice
+    with jobs pending (the driver steps again, and has the output so far); with `run_to_idle` the
+    session itself steps on until the engine is idle (for a channel that cannot say "jobs pending")."""
+
+    def __init__(self, request: StartRequest, warm: WarmContext | None = None, *, run_to_idle: bool = False) -> None:
         self._request = request
         self._warm = warm
+        self._run_to_idle = run_to_idle
         self._engine: _engine.Engine | None = None
 
     # -- the protocol --
@@ -155,9 +169,18 @@ class QuickJsSession:
         return self._engine
 
     def _slice(self, result: _engine.StepResult) -> Step:
+        step = self._step_of(result)
+        while self._run_to_idle and isinstance(step, Stalled) and step.jobs_pending:
+            try:
+                step = merged(step, self._step_of(self._current().step("settle", "[]")))
+            except RunEnded as exc:
+                exc.stdout = step.stdout + exc.stdout
+                raise
+        return step
+
+    def _step_of(self, result: _engine.StepResult) -> Step:
         status, text, detail, pending = result
         if status != _engine.OK:
             raise ended(status, text, detail)
-        # The binding runs jobs until none is queued; `pending` is what it saw when it stopped, so a run
-        # with jobs still queued is never taken for one that waits forever.
+        # `pending`: jobs were still queued when the step returned, so the run is not waiting forever.
         return parse_state(text, self._current().memory()[1], jobs_pending=pending)
