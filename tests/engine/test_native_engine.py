@@ -21,7 +21,7 @@ from enclave_vm import Enclave, ErrorCode
 from enclave_vm.bridge.codec import ValueLimits
 from enclave_vm.bridge.dispatch import ToolDispatcher
 from enclave_vm.bridge.driver import drive
-from enclave_vm.bridge.protocol import EngineLimits, RunOutcome, StartRequest
+from enclave_vm.bridge.protocol import EngineLimits, RunOutcome, Stalled, StartRequest
 from enclave_vm.engine import _engine
 from enclave_vm.engine.prelude_protocol import PRELUDE
 from enclave_vm.engine.session import (
@@ -32,6 +32,7 @@ from enclave_vm.engine.session import (
     prelude_bytecode,
 )
 from enclave_vm.guard.instrument import WRAP_PREFIX, WRAP_SUFFIX
+from enclave_vm.outcome import RunEnded
 from engine_fixtures import engine_limits
 
 #: The deadline of the hostile runs; the promise under test is "ends by the deadline".
@@ -145,6 +146,21 @@ def test_an_endless_loop_keeps_what_it_printed() -> None:
     outcome = run_body("console.log('before'); for (;;) {}", timeout_ms=200)
     assert outcome.code == ErrorCode.TIMEOUT
     assert outcome.stdout == ["before"]
+
+
+def test_a_long_run_of_jobs_comes_back_with_its_output_so_far() -> None:
+    body = "console.log('before'); const go = () => { Promise.resolve().then(go); }; go(); await new Promise(() => {});"
+    session = QuickJsSession(request_for(body, engine_limits(timeout_ms=HOSTILE_TIMEOUT_MS)))
+    try:
+        step = session.start()  # returns after a slice of jobs, long before the deadline
+        assert isinstance(step, Stalled) and step.jobs_pending and step.stdout == ["before"]
+        with pytest.raises(RunEnded) as ended:
+            while True:
+                step = session.settle([])
+                assert isinstance(step, Stalled) and step.jobs_pending and step.stdout == []
+    finally:
+        session.close()
+    assert ended.value.code == ErrorCode.TIMEOUT
 
 
 # ---- memory ----
