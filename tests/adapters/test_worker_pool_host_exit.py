@@ -23,7 +23,7 @@ async def main() -> None:
     busy = asyncio.ensure_future(enclave.run("for (let i = 0; i < 1e12; i++) {}"))
     await asyncio.sleep(0.1)
     print(" ".join(map(str, pool.worker_pids())), flush=True)
-    sys.stdin.readline()  # the test has seen the workers alive: now go
+    await asyncio.to_thread(sys.stdin.readline)  # the test has seen the workers alive
     mode = sys.argv[1]
     if mode == "_exit":
         os._exit(0)
@@ -64,14 +64,15 @@ def test_workers_die_with_their_host(mode: str, tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        assert host.stdout is not None and host.stdin is not None
+        assert host.stdout is not None
         pids = [int(pid) for pid in host.stdout.readline().split()]
-        # The host waits for this check before it exits: otherwise its exit races the check.
         assert len(pids) == 2 and all(alive(pid) for pid in pids)
-        host.stdin.write("go\n")
-        host.stdin.flush()
         if mode == "sigkill":
             os.kill(host.pid, signal.SIGKILL)
+        else:
+            assert host.stdin is not None
+            host.stdin.write("go\n")
+            host.stdin.flush()
         host.wait(timeout=10)
         assert gone_within(pids, 3.0), [pid for pid in pids if alive(pid)]
     finally:
