@@ -40,7 +40,8 @@ from .durable.journal import JournalError
 from .durable.runs import DurableRuns, Replay
 from .durable.session import Session
 from .durable.state_store import StateStore
-from .guard import policy_for, validate_code
+from .engine.syntax import compile_issue
+from .guard import policy_for
 from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
 from .guard.policy import RESERVED_PREFIXES
@@ -480,7 +481,12 @@ class Enclave:
     def validate_sync(self, code: str) -> ValidationResult:
         if not isinstance(code, str):
             raise TypeError(f"code must be a str; got {type(code).__name__}")
-        issues = validate_code(code, self._policy)
+        prepared = self._prepared.prepare(code)  # shared with run(): a validated script is not prepared again
+        issues = list(prepared.issues)
+        if prepared.instrumented is not None:  # valid for the guard: the engine must compile it too
+            refused = compile_issue(prepared.instrumented)
+            if refused is not None:
+                issues.append(refused)
         return ValidationResult(valid=not any(i.severity == "error" for i in issues), issues=issues)
 
     # ---- lifetime ----

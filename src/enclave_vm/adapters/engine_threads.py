@@ -129,8 +129,10 @@ class EngineThreads(Generic[Warm]):
         open_session: SessionFactory,
         stack_bytes: int | None = None,
         prestart: bool = False,
+        max_idle: int = _MAX_IDLE_THREADS,
     ) -> None:
         self.name = name
+        self._max_idle = max_idle
         self._warm = warm
         self.open_session = open_session
         self.stack_bytes = stack_bytes
@@ -170,12 +172,12 @@ class EngineThreads(Generic[Warm]):
     def has_room(self) -> bool:
         """Whether a thread finishing a run now would be kept (checked before it warms an engine)."""
         with self._lock:
-            return not self._disposed and len(self._idle) < _MAX_IDLE_THREADS
+            return not self._disposed and len(self._idle) < self._max_idle
 
     def check_in(self, thread: _EngineThread[Warm]) -> bool:
         """Return a thread to the idle list; False tells it to exit."""
         with self._lock:
-            if self._disposed or len(self._idle) >= _MAX_IDLE_THREADS:
+            if self._disposed or len(self._idle) >= self._max_idle:
                 return False
             self._idle.append(thread)
             return True

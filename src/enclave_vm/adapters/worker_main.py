@@ -23,7 +23,7 @@ from typing import Any
 from ..bridge.framing import MAX_FRAME_BYTES, FrameError, FrameReader, PeerClosed, pack, write_all
 from ..bridge.protocol import LimitTripped, Settled, Step
 from ..bridge.wire import fail_message, read_results, read_start, slice_message
-from ..engine.session import EngineTerminated, QuickJsSession, WarmContext
+from ..engine.session import EngineTerminated, QuickJsSession, WarmContext, engine_thread_stack_bytes
 
 _PR_SET_PDEATHSIG = 1
 #: Address space allowed above what the worker maps at start-up when no memory cap is configured.
@@ -60,6 +60,18 @@ def limit_resources(max_worker_memory: int | None) -> None:
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def size_engine_stack(needed: int) -> None:
+    """Let the main thread's stack, where the engine runs, grow to `needed` bytes: Linux checks
+    RLIMIT_STACK each time the main stack grows, so raising the soft limit now is enough. The engine
+    stays on the main thread so that a stop signal to the worker stops it at once (with a second
+    thread, the one woken for the signal may not run before the other answers)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_STACK, (target, hard))
 
 
 def _warm() -> WarmContext | None:
@@ -101,7 +113,8 @@ class Worker:
         kind, run = message[0], message[1]
         if kind == "start":
             request = read_start(message)
-            session = QuickJsSession(request, self._spare)
+            # The wire has no "jobs pending": the worker's session steps on until its engine is idle.
+            session = QuickJsSession(request, self._spare, run_to_idle=True)
             self._spare = None
             self._sessions[run] = session
             self._answer(run, session.start)
@@ -160,6 +173,7 @@ def main(config: dict[str, Any]) -> None:
     die_with_parent(int(config["parent"]))
     os.environ.clear()
     limit_resources(config.get("max_worker_memory"))
+    size_engine_stack(engine_thread_stack_bytes())
     with contextlib.suppress(BrokenPipeError, PeerClosed):  # the host went away
         Worker(in_fd, out_fd).serve()
     os._exit(0)

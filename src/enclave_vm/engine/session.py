@@ -1,187 +1,186 @@
-"""One QuickJS-NG context running one script: the engine side of the run protocol.
+"""One QuickJS-NG context running one script: the engine side of the run protocol, over our own binding
+(`_engine.c`).
 
-A session must be created, used and closed on a single thread (the binding crashes otherwise). Its
-calls block; the time limit the binding offers counts process CPU time, so every call gets the
-remaining wall-clock budget scaled by the number of CPUs as a backstop, while the prelude's hooks
-check the wall clock itself.
+Every run gets a fresh runtime and context (`WarmContext`: the prelude loaded from bytecode compiled
+once per process). A session is created, used and closed on one thread: the binding refuses any other.
+Each protocol call is one native call that releases the GIL, runs the guest under the run's deadline
+(enforced in C on the monotonic clock) and returns the prelude's JSON batch with a status code.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable
-from typing import Any
+import contextlib
+import threading
 
-import quickjs
-
-from ..bridge.protocol import LimitTripped, Settled, Stalled, StartRequest, Step, ToolResult
+from ..bridge.protocol import EngineLimits, Stalled, StartRequest, Step, ToolResult
 from ..outcome import RunEnded
-from ..outcome import now as run_clock
+from . import _engine
 from .prelude_protocol import PRELUDE, init_config, parse_state, settle_payload
 
-# Process CPU time can run ahead of wall time by at most the number of CPUs.
-_CPU_FACTOR = float(os.cpu_count() or 1)
-_JOB_CHECK_EVERY = 32
-#: Steps running at least this long are followed by a memory sample (see `_sample_memory`).
-_MEMORY_SAMPLE_AFTER_S = 0.001
-#: CPU seconds the engine gets to hand over its console lines after it was stopped.
-_SALVAGE_BUDGET_S = 0.05
-#: The share of the memory limit held at which a silent stall counts as exhaustion.
-_EXHAUSTED_SHARE = 0.9
+#: Memory a context may take while it is warmed, before a run's own limit applies.
+WARM_MEMORY_CAP = 64 * 1024 * 1024
+#: QuickJS's stack limit when a run does not set one.
+DEFAULT_STACK_BYTES: int = EngineLimits.max_stack_bytes
+#: C stack an engine thread has beyond QuickJS's limit: the binding's safety gap, the Python frames that
+#: drive the run and the sync tool handlers that run on that thread.
+HOST_STACK_BYTES = 4 * 1024 * 1024
+#: Memory above the limit lent to the drain that salvages console lines after the engine was stopped.
+_SALVAGE_SLACK = 1024 * 1024
+
 _OOM_MESSAGES = ("null", "[uninitialized]", "InternalError: out of memory", "InternalError: string too long")
 
-
-#: The engine's "this run ended with code X" is the run's one exception.
+#: The one "run ended with code X" exception; the old name stays for the engines that still use it.
 EngineTerminated = RunEnded
 
 
-def classify_engine_exception(exc: BaseException) -> EngineTerminated:
+def engine_thread_stack_bytes(max_stack_bytes: int = DEFAULT_STACK_BYTES) -> int:
+    """Stack size for a thread that runs engines with QuickJS's stack limit at `max_stack_bytes`."""
+    return max_stack_bytes + HOST_STACK_BYTES
+
+
+def classify_engine_exception(exc: BaseException) -> RunEnded:
+    """The code for an engine error known only by its text (the WebAssembly engine's pending exception).
+    The native engine does not need this: it reports its ends as status codes."""
     text = str(exc).strip()
     first = text.split("\n", 1)[0].strip()
     if "interrupted" in first:
-        return EngineTerminated("TIMEOUT", "Execution timed out")
+        return RunEnded("TIMEOUT", "Execution timed out")
     if first in _OOM_MESSAGES or first.startswith("InternalError: out of memory") or not first:
-        return EngineTerminated("MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
-    if isinstance(exc, quickjs.StackOverflow):
-        return EngineTerminated("RUNTIME_ERROR", "Maximum call stack size exceeded", "RangeError")
+        return RunEnded("MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
     if first.startswith("SyntaxError"):
-        return EngineTerminated("VALIDATION_ERROR", first, "SyntaxError")
-    return EngineTerminated("RUNTIME_ERROR", first or "Engine error", "InternalError")
+        return RunEnded("VALIDATION_ERROR", first, "SyntaxError")
+    return RunEnded("RUNTIME_ERROR", first or "Engine error", "InternalError")
+
+
+class _PreludeBytecode:
+    """The prelude compiled once per process; every context loads it instead of compiling it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bytes: bytes | None = None
+
+    def get(self) -> bytes:
+        compiled = self._bytes
+        if compiled is None:
+            with self._lock:
+                compiled = self._bytes
+                if compiled is None:
+                    compiled = self._bytes = _engine.compile_prelude(PRELUDE)
+        return compiled
+
+
+prelude_bytecode = _PreludeBytecode()
+
+
+def syntax_location(detail: str | None) -> tuple[int, int] | None:
+    """(line, byte column) from the compiler's backtrace text `    at <input>:LINE:COL`."""
+    if not detail:
+        return None
+    head = detail.strip().split("\n", 1)[0]
+    _, _, position = head.rpartition(">:")
+    line, _, column = position.partition(":")
+    if line.isdigit() and column.isdigit():
+        return int(line), int(column)
+    return None
+
+
+def ended(status: int, text: str | None, detail: str | None) -> RunEnded:
+    """The RunEnded for a non-OK status of the binding, with the console lines it salvaged."""
+    if status == _engine.SYNTAX_ERROR:
+        where = syntax_location(detail)
+        suffix = f" (line {where[0]})" if where else ""
+        return RunEnded("VALIDATION_ERROR", f"SyntaxError: {text or 'invalid syntax'}{suffix}", "SyntaxError")
+    if status == _engine.INTERRUPTED:
+        exc = RunEnded("TIMEOUT", "Execution timed out")
+    elif status == _engine.OUT_OF_MEMORY:
+        exc = RunEnded("MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
+    elif status == _engine.STACK_OVERFLOW:
+        exc = RunEnded("RUNTIME_ERROR", "Maximum call stack size exceeded", "RangeError")
+    else:
+        exc = RunEnded("RUNTIME_ERROR", "The engine stopped with an error", "InternalError")
+    if text is not None:
+        # An unreadable salvaged state loses the lines; the code still stands.
+        with contextlib.suppress(RunEnded):
+            exc.stdout = parse_state(text, None).stdout
+    return exc
 
 
 class WarmContext:
-    """A fresh context with the prelude evaluated: everything a run needs except its own config.
+    """A fresh runtime and context with the prelude loaded: everything a run needs but its own config.
 
-    Compiling the prelude is most of a context's start-up cost, so adapters warm the next context in the
-    background; each one still serves exactly one run.
-    """
+    Adapters warm the next context in the background, on the thread that will run it; each one still
+    serves exactly one run. `prelude` is for tests: the source (str) instead of the shared bytecode."""
 
-    def __init__(self) -> None:
-        self.ctx: Any = quickjs.Context()
-        self.ctx.set_time_limit(10.0)
-        self.ctl: Any = self.ctx.eval(PRELUDE)
+    def __init__(self, prelude: bytes | str | None = None) -> None:
+        self.engine = _engine.Engine(prelude or prelude_bytecode.get(), WARM_MEMORY_CAP, DEFAULT_STACK_BYTES)
+
+
+def merged(earlier: Step, later: Step) -> Step:
+    """`later` with what `earlier` reported before it (its console lines, entropy and counters)."""
+    later.stdout = earlier.stdout + later.stdout
+    later.levels = earlier.levels + later.levels
+    later.entropy = earlier.entropy + later.entropy
+    later.iterations = max(earlier.iterations, later.iterations)
+    return later
 
 
 class QuickJsSession:
-    def __init__(self, request: StartRequest, warm: WarmContext | None = None) -> None:
-        self._request = request
-        self._deadline = request.deadline
-        self._peak_memory = 0
-        self._warm = warm
-        self._ctx: Any = None
-        self._ctl: Any = None
+    """The engine side of one run. A step that keeps running promise jobs comes back after a time slice
+    with jobs pending (the driver steps again, and has the output so far); with `run_to_idle` the
+    session itself steps on until the engine is idle (for a channel that cannot say "jobs pending")."""
 
-    def _open(self) -> None:
+    def __init__(self, request: StartRequest, warm: WarmContext | None = None, *, run_to_idle: bool = False) -> None:
+        self._request = request
+        self._warm = warm
+        self._run_to_idle = run_to_idle
+        self._engine: _engine.Engine | None = None
+
+    # -- the protocol --
+    def start(self) -> Step:
         request = self._request
         limits = request.limits
         try:
             warm = self._warm or WarmContext()
-        except quickjs.JSException as exc:
-            raise classify_engine_exception(exc) from None
+        except MemoryError:
+            raise RunEnded("MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded") from None
         self._warm = None
-        self._ctx, self._ctl = warm.ctx, warm.ctl
-        self._ctx.set_memory_limit(limits.memory_limit)
-        self._ctx.set_max_stack_size(limits.max_stack_bytes)
-        self._call(self._ctl, "init", init_config(request))
-
-    # -- the protocol --
-    def start(self) -> Step:
-        started = time.perf_counter()
-        self._open()
-        try:
-            function = self._call(self._ctx.eval, self._request.program)
-            self._call(self._ctl, "start", function)
-            del function
-            return self._step(started)
-        except EngineTerminated as exc:
-            raise self._with_output(exc) from None
+        self._engine = engine = warm.engine
+        salvage = 2 * limits.console_bytes + _SALVAGE_SLACK
+        engine.configure(limits.memory_limit, limits.max_stack_bytes, request.deadline, salvage)
+        return self._slice(engine.start(init_config(request), request.program))
 
     def settle(self, results: list[ToolResult]) -> Step:
-        started = time.perf_counter()
-        try:
-            self._call(self._ctl, "settle", settle_payload(results))
-            return self._step(started)
-        except EngineTerminated as exc:
-            raise self._with_output(exc) from None
+        return self._slice(self._current().step("settle", settle_payload(results)))
 
     def close(self) -> None:
-        self._ctl = None
-        self._ctx = None
-
-    # -- internals --
-    def _remaining(self) -> float:
-        return self._deadline - run_clock()
-
-    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        remaining = self._remaining()
-        if remaining <= 0:
-            raise EngineTerminated("TIMEOUT", "Execution timed out")
-        self._ctx.set_time_limit(remaining * _CPU_FACTOR + 0.05)
-        try:
-            return fn(*args)
-        except quickjs.JSException as exc:
-            raise classify_engine_exception(exc) from None
-        except TypeError as exc:  # a value the binding cannot convert (never expected from the prelude)
-            raise EngineTerminated("RUNTIME_ERROR", f"Engine returned an unreadable value: {exc}") from None
-
-    def _step(self, started: float) -> Step:
-        """Run queued jobs until the engine is idle, then drain its state.
-
-        The binding's CPU-time limit restarts with every native call, so setting it once here bounds each
-        job by the budget left now; the wall clock is checked between jobs as well. `started` is when the
-        engine call that led here began (the script's synchronous part runs inside `start`).
-        """
-        remaining = self._deadline - run_clock()
-        if remaining <= 0:
-            raise EngineTerminated("TIMEOUT", "Execution timed out")
-        self._ctx.set_time_limit(remaining * _CPU_FACTOR + 0.05)
-        run_job = self._ctx.execute_pending_job
-        deadline = self._deadline
-        count = 0
-        try:
-            while run_job():
-                count += 1
-                if count % _JOB_CHECK_EVERY == 0 and run_clock() >= deadline:
-                    raise EngineTerminated("TIMEOUT", "Execution timed out")
-            state = parse_state(self._ctl("drain"), None)
-        except quickjs.JSException as exc:
-            raise classify_engine_exception(exc) from None
-        if isinstance(state, Stalled) and self._heap_exhausted():
-            # A job that failed to allocate ends without a trace in the script's state (the rejection it
-            # would carry cannot be built): the heap's state, not the silence, decides.
-            raise EngineTerminated("MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
-        ended = isinstance(state, Settled | LimitTripped)
-        if ended or time.perf_counter() - started >= _MEMORY_SAMPLE_AFTER_S:
-            self._sample_memory()
-        if ended:
-            state.memory_usage = self._peak_memory or None
-        return state
-
-    def _with_output(self, exc: EngineTerminated) -> EngineTerminated:
-        """Keep what the script printed before the engine was stopped: drain once more, briefly."""
-        try:
-            self._ctx.set_time_limit(_SALVAGE_BUDGET_S)
-            exc.stdout = parse_state(self._ctl("drain"), None).stdout
-        except Exception:  # an exhausted or broken engine: the lines are lost, the code still stands
-            pass
-        return exc
-
-    def _heap_exhausted(self) -> bool:
-        """Whether the heap is at its cap (this binding reports no refused allocation, only the bytes held)."""
-        used = self.memory_usage()
-        return used is not None and used >= _EXHAUSTED_SHARE * self._request.limits.memory_limit
-
-    def _sample_memory(self) -> None:
-        """Track the peak of the engine's allocated bytes. Reading them walks the whole heap (~25 µs), so
-        it is done after steps long enough to have allocated much, and when the run ends."""
-        used = self.memory_usage()
-        if used is not None:
-            self._peak_memory = max(self._peak_memory, used)
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+        self._warm = None
 
     def memory_usage(self) -> int | None:
         """Bytes the engine's allocator holds now."""
-        try:
-            return int(self._ctx.memory()["malloc_size"])
-        except Exception:
-            return None
+        return self._engine.memory()[0] if self._engine is not None else None
+
+    # -- internals --
+    def _current(self) -> _engine.Engine:
+        if self._engine is None:
+            raise RunEnded("RUNTIME_ERROR", "The engine was closed", "InternalError")
+        return self._engine
+
+    def _slice(self, result: _engine.StepResult) -> Step:
+        step = self._step_of(result)
+        while self._run_to_idle and isinstance(step, Stalled) and step.jobs_pending:
+            try:
+                step = merged(step, self._step_of(self._current().step("settle", "[]")))
+            except RunEnded as exc:
+                exc.stdout = step.stdout + exc.stdout
+                raise
+        return step
+
+    def _step_of(self, result: _engine.StepResult) -> Step:
+        status, text, detail, pending = result
+        if status != _engine.OK:
+            raise ended(status, text, detail)
+        # `pending`: jobs were still queued when the step returned, so the run is not waiting forever.
+        return parse_state(text, self._current().memory()[1], jobs_pending=pending)
