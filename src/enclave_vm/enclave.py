@@ -4,6 +4,7 @@ and turns what comes back into the public result models."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -38,10 +39,11 @@ from .durable.journal import JournalError
 from .durable.runs import DurableRuns, Replay
 from .durable.session import Session
 from .durable.state_store import StateStore
-from .guard import policy_for, validate_code
+from .guard import LANGUAGES, Language, policy_for, validate_code
 from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
 from .guard.policy import RESERVED_PREFIXES
+from .guard.tool_names import KnowsToolNames
 from .outcome import RunEnded
 from .outcome import now as run_clock
 from .results import (
@@ -71,6 +73,9 @@ _OPTION_NAMES = frozenset(
         "sidecar",
         "durable",
         "max_state_bytes",
+        "language",
+        "tool_names",
+        "max_concurrent_tool_calls",
     }
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
@@ -104,6 +109,7 @@ class _RunPlan:
     max_tool_calls: int
     context: dict[str, Any] | None
     state_json: str | None
+    language: Language = "javascript"
     replay: Replay | None = None
     events: EventSink | None = None
 
@@ -131,6 +137,15 @@ class Enclave:
         if handler is not None and not callable(handler):
             raise TypeError(f"tool_handler must be callable; got {type(handler).__name__}")
         self.tool_handler: ToolHandler | None = handler
+        self.language: Language = _check_language(options.get("language", "javascript"))
+        self.tool_names: tuple[str, ...] | None = _tool_names(options.get("tool_names"), handler)
+        self.max_concurrent_tool_calls = check_int(
+            "max_concurrent_tool_calls", options.get("max_concurrent_tool_calls", 8), minimum=1
+        )
+        # Sync tools run here, not on the driving thread nor the default executor: a hung one holds one thread.
+        self._tool_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.max_concurrent_tool_calls, thread_name_prefix="enclave-tool"
+        )
         self.verbose_errors = options.get("verbose_errors", False)
         if not isinstance(self.verbose_errors, bool):
             raise TypeError("verbose_errors must be a bool")
@@ -161,7 +176,7 @@ class Enclave:
         if adapter is not None and not isinstance(adapter, EnclaveAdapter):
             raise TypeError("adapter must implement EnclaveAdapter (execute() and dispose())")
         self._adapter: EnclaveAdapter = adapter if adapter is not None else InProcessAdapter()
-        self._policy = policy_for(self.security_level, self.globals)
+        self._policy = policy_for(self.security_level, self.globals, self.tool_names)
         self._prepared = PreparedCache(self._policy)
         self._gate: Any = None
         if self.scoring_gate is not None:
@@ -189,11 +204,12 @@ class Enclave:
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
         state: Any = _NO_STATE,
+        language: Language | None = None,
     ) -> ExecutionResult:
         """Run `code`; every failure of the script is a result, never an exception. With `state`, the
         script sees a mutable JSON copy as the global `state` and `result.state` is its value after a
-        successful run (the state as given after a failed one)."""
-        return await self._execute(self._plan(code, timeout, context, max_tool_calls, state))
+        successful run (the state as given after a failed one). `language="typescript"` takes TypeScript."""
+        return await self._execute(self._plan(code, timeout, context, max_tool_calls, state, language))
 
     def stream(
         self,
@@ -203,10 +219,11 @@ class Enclave:
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
         state: Any = _NO_STATE,
+        language: Language | None = None,
     ) -> RunStream:
         """Run `code` and yield its events as they happen: console lines, tool calls and results, then the
         `ResultEvent`, last and exactly once. Leaving the stream early cancels the run."""
-        plan = self._plan(code, timeout, context, max_tool_calls, state)
+        plan = self._plan(code, timeout, context, max_tool_calls, state, language)
         return RunStream(lambda sink: self._execute(dataclasses.replace(plan, events=sink)))
 
     def session(self, state: Any = None, *, store: StateStore | None = None, key: str | None = None) -> Session:
@@ -259,7 +276,13 @@ class Enclave:
         return self._sync_loop().run_until_complete(self.resume(token, value, error=error, context=context))
 
     def _plan(
-        self, code: str, timeout: int | None, context: dict[str, Any] | None, max_tool_calls: int | None, state: Any
+        self,
+        code: str,
+        timeout: int | None,
+        context: dict[str, Any] | None,
+        max_tool_calls: int | None,
+        state: Any,
+        language: Language | None = None,
     ) -> _RunPlan:
         """Check a run's arguments (bad input raises here, before anything runs)."""
         if self._disposed:
@@ -283,6 +306,7 @@ class Enclave:
             max_tool_calls=tool_limit,
             context=dict(context) if context is not None else None,
             state_json=state_json,
+            language=self.language if language is None else _check_language(language),
         )
 
     def _value_limits(self) -> ValueLimits:
@@ -298,12 +322,14 @@ class Enclave:
         warnings: list[str] = []
         scoring = None
 
-        prepared = self._prepared.prepare(code)
+        prepared = self._prepared.prepare(code, plan.language)
         if prepared.instrumented is None:
             return self._failed(_validation_error(prepared.issues), started, state=plan.given_state())
 
         if self._gate is not None:
-            decision = await self._gate.evaluate(code, parsed=prepared.parsed, timeout=deadline - run_clock())
+            decision = await self._gate.evaluate(
+                prepared.javascript or code, parsed=prepared.parsed, timeout=deadline - run_clock()
+            )
             scoring = decision.result
             if decision.blocked:
                 data: dict[str, Any] = {}
@@ -333,6 +359,7 @@ class Enclave:
             state_json=plan.state_json,
             record_entropy=self._durable is not None,
             entropy=plan.replay.journal.entropy if plan.replay is not None else (),
+            tool_names=self.tool_names,
         )
         tools = ToolDispatcher(
             handler=self.tool_handler,
@@ -342,6 +369,8 @@ class Enclave:
             sidecar=self._sidecar.begin_run(deadline) if self._sidecar is not None else None,
             call_log=self._durable.call_log(plan.replay) if self._durable is not None else None,
             events=plan.events,
+            executor=self._tool_pool,
+            max_concurrent=self.max_concurrent_tool_calls,
         )
         try:
             outcome = await self._adapter.execute(request, tools)
@@ -367,7 +396,7 @@ class Enclave:
         if outcome.paused is not None and self._durable is not None and tools.call_log is not None:
             replayed = plan.replay.journal.entropy if plan.replay is not None else ()
             result.suspended = await self._durable.pause(
-                code=code,
+                code=prepared.javascript or code,  # resumed as JavaScript: TypeScript's types are gone already
                 timeout=plan.timeout_ms,
                 max_tool_calls=plan.max_tool_calls,
                 state_json=plan.state_json,
@@ -399,11 +428,14 @@ class Enclave:
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
         state: Any = _NO_STATE,
+        language: Language | None = None,
     ) -> ExecutionResult:
         """`run()` for code without an event loop (async tool handlers run on a private loop)."""
         loop = self._sync_loop()
         return loop.run_until_complete(
-            self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls, state=state)
+            self.run(
+                code, timeout=timeout, context=context, max_tool_calls=max_tool_calls, state=state, language=language
+            )
         )
 
     async def run_tool_call(
@@ -420,13 +452,13 @@ class Enclave:
         )
 
     # ---- validation ----
-    async def validate(self, code: str) -> ValidationResult:
-        return self.validate_sync(code)
+    async def validate(self, code: str, *, language: Language | None = None) -> ValidationResult:
+        return self.validate_sync(code, language=language)
 
-    def validate_sync(self, code: str) -> ValidationResult:
+    def validate_sync(self, code: str, *, language: Language | None = None) -> ValidationResult:
         if not isinstance(code, str):
             raise TypeError(f"code must be a str; got {type(code).__name__}")
-        issues = validate_code(code, self._policy)
+        issues = validate_code(code, self._policy, self.language if language is None else _check_language(language))
         return ValidationResult(valid=not any(i.severity == "error" for i in issues), issues=issues)
 
     # ---- lifetime ----
@@ -435,6 +467,7 @@ class Enclave:
             return
         self._disposed = True
         self._adapter.dispose()
+        self._tool_pool.shutdown(wait=False, cancel_futures=True)  # a hung sync tool keeps only its own thread
         if self._sidecar is not None:
             self._sidecar.close()
         if self._durable is not None:
@@ -544,6 +577,28 @@ class Enclave:
                           "traceback": failure.traceback}  # fmt: skip
             error.stack = (error.stack + "\n" if error.stack else "") + failure.traceback
         return ExecutionResult(success=False, error=error, stdout=stdout, stats=stats)
+
+
+def _check_language(value: object) -> Language:
+    if value == "javascript":
+        return "javascript"
+    if value == "typescript":
+        return "typescript"
+    raise ValueError(f"language must be one of {', '.join(LANGUAGES)}; got {value!r}")
+
+
+def _tool_names(value: object, handler: object) -> tuple[str, ...] | None:
+    """The host's tool names, sorted: given, or known to the handler (a `Toolset`), or None."""
+    if value is None and isinstance(handler, KnowsToolNames):
+        value = handler.tool_names()
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise TypeError(f"tool_names must be a list of str; got {type(value).__name__}")
+    for name in value:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"tool_names must hold non-empty str; got {name!r}")
+    return tuple(sorted(set(value)))
 
 
 def _failed_instead(outcome: RunOutcome, code: ErrorCode, message: str) -> RunOutcome:
