@@ -24,11 +24,7 @@ ADAPTER_FACTORIES: dict[str, AdapterFactory] = {
 #: Contract tests an adapter is known to fail, by test id (without the adapter parameter), with why.
 #: They are marked strict xfail for that adapter only: when one starts passing the suite says so.
 KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {
-    "pool": {
-        "test_limits.py::test_output_before_a_hung_sync_tool_is_kept": (
-            "the pool's give-up path does not yet carry the output printed before a hung sync tool"
-        ),
-    },
+    "pool": {},
     "double-vm": {
         "test_run.py::test_guest_exception_is_runtime_error_with_user_lines": (
             "the WASI build (QuickJS-NG 0.15) reports a property read on null at the function's start"

@@ -219,8 +219,6 @@ class ToolDispatcher:
             return ToolResult(call.id, False, f"arguments of tool '{call.name}' must be an object")
         if self.handler is None:
             return ToolResult(call.id, False, f"No tool handler is configured, so tool '{call.name}' cannot run")
-        if self.events is not None:  # before the sidecar resolves references: the event shows what the script sent
-            self._emit(ToolCallEvent(call.id, call.name, decode(call.args_json, self.limits, "arguments")))
         if self.sidecar is not None:
             try:
                 args = self.sidecar.resolve(args, call.args_json, f"arguments of tool '{call.name}'")
@@ -244,6 +242,8 @@ class ToolDispatcher:
         if self._ended is not None:
             raise asyncio.CancelledError  # the run ended while this call waited for a thread
         assert self.handler is not None
+        if self.events is not None:  # the script's arguments as sent (before the sidecar resolved references)
+            self._emit(ToolCallEvent(call.id, call.name, decode(call.args_json, self.limits, "arguments")))
         value = self.handler(call.name, args, self.context)
         if not inspect.isawaitable(value):
             return value

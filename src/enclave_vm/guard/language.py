@@ -190,6 +190,51 @@ _RULE_LIST = (
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULE_LIST}
 
+#: Rules that only fire below STANDARD: the constructs they forbid are accepted from there up.
+RULES_BELOW_STANDARD = frozenset({"no-regex"})
+#: Rules that only fire from SECURE up.
+RULES_FROM_SECURE = frozenset({"restricted-global"})
+
+
+@dataclass(frozen=True)
+class Construct:
+    """Something a script may write, from the first level that accepts it, with one example."""
+
+    what: str
+    example: str
+    first: str
+    """The first level that accepts it (STRICT, SECURE or STANDARD)."""
+
+
+CONSTRUCTS = (
+    Construct("`const`, `let`, destructuring, spread, template strings, `?.`, `??`", "const { items = [] } = page; "
+              "const names = [...a, ...b];", "STRICT"),
+    Construct("arrow functions, async ones too", "const double = (x) => x * 2;", "STRICT"),
+    Construct("`if`, `switch`, `? :`, `&&`, `||`", "if (!user) return null;", "STRICT"),
+    Construct("`for`, `for … of` (iterations counted)", "for (const item of items) total += item.price;", "STRICT"),
+    Construct("`try`/`catch`/`finally`, `throw` of any value", "try { await callTool('a', {}); } catch (e) { "
+              "return e.message; }", "STRICT"),
+    Construct("top-level `await` and `return`", "return await callTool('users:list', {});", "STRICT"),
+    Construct("classes holding only fields", "class Point { x = 0; y = 0 }", "STRICT"),
+    Construct("`Error`, `TypeError`, `RangeError`: `new`, `throw`, `instanceof`, `.message`",
+              "if (!r.ok) throw new Error(`lookup failed: ${r.status}`);", "SECURE"),
+    Construct("`Promise.all`, `allSettled`, `race`, `any`, `resolve`, `reject` (tool calls run concurrently)",
+              "const [a, b] = await Promise.all([callTool('a', {}), callTool('b', {})]);", "SECURE"),
+    Construct("`Map`, `Set`, `Boolean`", "const seen = new Set(ids); const tags = list.filter(Boolean);", "SECURE"),
+    Construct("regular expression literals and `RegExp` (backtracking bounded by the timeout)",
+              "const emails = text.match(/[\\w.]+@[\\w.]+/g) ?? [];", "STANDARD"),
+    Construct("`function` declarations and expressions, async ones too (hoisted; no generators, no `this`, "
+              "never called with `new`)", "async function fetchAll(ids) { return Promise.all(ids.map(get)); }",
+              "STANDARD"),
+    Construct("`while` and `do … while` (iterations counted; `while (true)` needs a `break`)",
+              "let cursor = null; do { const p = await callTool('page', { cursor }); cursor = p.next; } "
+              "while (cursor);", "STANDARD"),
+    Construct("classes: fields, methods, a `constructor`, `this` in class bodies, `new`, `extends` of the "
+              "script's classes and of the error classes (no getters/setters, `static {}` or `#private`)",
+              "class NotFound extends Error { constructor(id) { super(`no ${id}`); this.name = 'NotFound'; } }",
+              "STANDARD"),
+)  # fmt: skip
+
 
 def advice(rule_id: str) -> str:
     return RULES[rule_id].instead
