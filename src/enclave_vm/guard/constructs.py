@@ -23,6 +23,8 @@ _MEMBERS = frozenset({"method_definition", "field_definition"})
 _EXTENDABLE_GLOBALS = frozenset({"Error", "TypeError", "RangeError"})
 #: Tokens a class member may not be followed by without a `;`: JavaScript would read one member.
 _CONTINUES = ("[", "(", "*", "`", "+", "-", "/", ".", "=", "<", ">", "?", "!", "%", "&", "|", "^")
+#: Field names JavaScript takes as a modifier of the next member when no `;` ends the field.
+_MODIFIER_NAMES = frozenset({b"static", b"get", b"set", b"async", b"accessor"})
 _EXITS = frozenset({"break_statement", "return_statement", "throw_statement"})
 _NESTED_SCOPES = frozenset({*_FUNCTIONS, *_GENERATORS, "arrow_function", "method_definition", "class_body"})
 
@@ -176,6 +178,12 @@ def _check_field(c: Checker, member: Node, following: Node | None) -> None:
         return
     _check_modifier_line_breaks(c, member)
     if following is None or following.type == ";":
+        return
+    name = member.child_by_field_name("property")
+    if member.named_child_count == 1 and name is not None and c.raw(name) in _MODIFIER_NAMES:
+        # `get` then a line break then `m() {}`: tree-sitter reads a field and a method, JavaScript a getter
+        message = f"A field named '{c.raw(name).decode()}' needs a ';' after it (JavaScript reads it as a modifier); "
+        c.report("syntax-error", message + advice("syntax-error"), member)
         return
     # No `;`: JavaScript joins the next member to this one where it can continue it (`x = 1` then `[k]() {}`).
     if c.source[following.start_byte : following.start_byte + 1].decode("latin-1") in _CONTINUES:

@@ -16,6 +16,7 @@ from .differential import (
     check_comment_markers,
     check_line_separators,
     check_postfix_position,
+    check_text_around_regexes,
 )
 from .key_rules import check_destructured_object, note_forbidden_value
 from .language import advice
@@ -266,4 +267,6 @@ def check_rules(parsed: ParsedScript, policy: GuardPolicy) -> list[ValidationIss
         handler = dispatch(node.kind_id)
         if handler is not None:
             handler(checker, node)
+    if checker.regexes:
+        check_text_around_regexes(checker)
     return checker.finish()
