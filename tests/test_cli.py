@@ -94,6 +94,22 @@ def test_run_failures_exit_1_with_the_code_and_issues(files: Path, capsys: pytes
     assert json.loads(out)["error"]["code"] == "MAX_ITERATIONS"
 
 
+def test_a_runtime_error_is_shown_at_its_line_and_column(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = files / "throws.js"
+    script.write_text("const user = null;\nconst n = 1;\n  return user.name;\n")
+    code, out, err = cli(capsys, "run", str(script))
+    assert code == EXIT_FAILED and out == ""
+    assert err == f"{script}:3:10: RUNTIME_ERROR: cannot read property 'name' of null\n"
+
+    code, out, _ = cli(capsys, "run", str(script), "--json")  # the same position as the JSON's stack
+    assert "agentscript:3:10" in json.loads(out)["error"]["stack"]
+
+
+def test_a_limit_has_no_position(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "run", str(files / "loop.js"), "--level", "STRICT")
+    assert code == EXIT_FAILED and err.startswith(f"{files / 'loop.js'}: MAX_ITERATIONS: ")
+
+
 def test_run_timeout_option(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (files / "slow.js").write_text("let s = 0;\nfor (let i = 0; i < 1e7; i++) { s += i }\nreturn s;\n")
     code, _, err = cli(capsys, "run", str(files / "slow.js"), "--level", "PERMISSIVE", "--timeout", "50")
@@ -219,7 +235,23 @@ def test_entry_point_rich_output_on_a_terminal() -> None:
     assert done.returncode == 0
     assert "\x1b[" in done.stdout  # styled
     assert "console" in done.stdout and "hello" in done.stdout and '"a"' in done.stdout
-    assert "ok in" in done.stderr and "0 tool calls" in done.stderr
+    assert "ok in" in done.stderr and "0 tool calls" in done.stderr and "0 loop iterations" in done.stderr
+
+
+def test_entry_point_counts_in_the_singular_for_one() -> None:
+    script = "const out = [];\nfor (const x of [1]) { out.push(x); }\nreturn out;\n"
+    done = run_entry("run", "-", stdin=script, env={"FORCE_COLOR": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "1 loop iteration\x1b" in done.stderr or "1 loop iteration\n" in done.stderr
+    assert "0 tool calls" in done.stderr
+
+
+def test_an_unclosed_bracket_is_shown_where_it_opens() -> None:
+    done = run_entry("validate", "-", stdin='const a = 1;\nconsole.log("a"\n')
+    assert done.returncode == 1
+    assert done.stdout == "<stdin>:2:12: syntax-error: Syntax error: '(' is never closed (missing ')')\n"
+    done = run_entry("validate", "-", stdin="return Math.max(1, [2, 3")  # the innermost unclosed one
+    assert done.stdout == "<stdin>:1:20: syntax-error: Syntax error: '[' is never closed (missing ']')\n"
 
 
 def test_entry_point_usage_error_is_one_line() -> None:

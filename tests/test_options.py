@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
 
-from enclave_vm import Enclave, ScoringGateOptions, SecurityLevel
+from enclave_vm import Enclave, ScoringGateOptions, SecurityLevel, Toolset
 
 LEVELS = {
     "STRICT": (5000, 10, 1000),
@@ -98,3 +99,72 @@ async def test_bad_run_options_raise() -> None:
 def test_a_malformed_redis_url_is_refused_at_construction(url: str) -> None:
     with pytest.raises(ValueError, match="redis_url"):
         Enclave(sidecar={"enabled": True, "storage": "redis", "redis_url": url})
+
+
+# ---- typed, keyword-only constructor ----
+def test_every_option_is_a_typed_keyword_only_parameter() -> None:
+    parameters = inspect.signature(Enclave).parameters
+    assert list(parameters) == [
+        "security_level", "timeout", "max_tool_calls", "max_iterations", "memory_limit", "tool_handler",
+        "globals", "scoring_gate", "adapter", "verbose_errors", "sidecar", "durable", "max_state_bytes", "language",
+        "tool_names", "max_concurrent_tool_calls",
+    ]  # fmt: skip
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters.values())
+    assert all(p.annotation is not inspect.Parameter.empty for p in parameters.values())
+    with pytest.raises(TypeError):
+        Enclave("STRICT")  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"securty_level": "STRICT"},
+            "got an unknown option 'securty_level'; did you mean 'security_level'?",
+        ),
+        ({"max_tool_call": 3}, "got an unknown option 'max_tool_call'; did you mean 'max_tool_calls'?"),
+        ({"memorylimit": 3}, "got an unknown option 'memorylimit'; did you mean 'memory_limit'?"),
+    ],
+)
+def test_a_misspelt_option_gets_a_did_you_mean(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        Enclave(**options)
+    assert str(info.value) == f"Enclave() {message}"
+
+
+def test_unknown_options_without_a_close_match_list_the_options() -> None:
+    with pytest.raises(TypeError) as info:
+        Enclave(colour="red", timout=5)  # type: ignore[call-arg]
+    assert str(info.value).startswith(
+        "Enclave() got unknown options 'colour', 'timout' (did you mean 'timeout'?); the options are: adapter, "
+    )
+
+
+def test_none_means_the_level_default() -> None:
+    with Enclave(security_level="STRICT", timeout=None, max_tool_calls=None, max_iterations=None) as enclave:
+        assert (enclave.timeout, enclave.max_tool_calls, enclave.max_iterations) == LEVELS["STRICT"]
+
+
+def test_repr_shows_the_settings_but_no_global_values() -> None:
+    toolset = Toolset()
+
+    @toolset.tool
+    def ping() -> str:
+        return "pong"
+
+    enclave = Enclave(security_level="SECURE", tool_handler=toolset, globals={"api_key": "hunter2"}, timeout=900)
+    assert repr(enclave) == (
+        "Enclave(security_level='SECURE', timeout=900, max_tool_calls=50, max_iterations=5000, "
+        "memory_limit=67108864, adapter='inprocess', tool_handler=Toolset([\"ping\"]), globals=['api_key'])"
+    )
+    enclave.dispose()
+    assert repr(enclave).endswith(" (disposed)")
+
+    def handler(name: str, args: dict[str, Any], context: dict[str, Any] | None) -> Any:
+        return None
+
+    with Enclave(tool_handler=handler, sidecar={"enabled": True}) as other:
+        assert "tool_handler=<function test_repr_shows_the_settings_but_no_global_values.<locals>.handler>" in repr(
+            other
+        )
+        assert "sidecar='memory'" in repr(other)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.metadata as _metadata
+from typing import Any as _Any
+
 from .adapters.base import EnclaveAdapter
 from .adapters.factories import create_double_vm_adapter, create_worker_pool_adapter
 from .bridge.dispatch import ToolHandler
-from .code_tool import CodeToolResult
 from .config import (
     DoubleVmOptions,
     DurableOptions,
@@ -20,6 +22,8 @@ from .durable.state_store import MemoryStateStore, RedisStateStore, StateStore
 from .enclave import Enclave
 from .guard import agentscript_reference
 from .results import (
+    EnclaveError,
+    EnclaveSuspended,
     ErrorCode,
     ExecutionError,
     ExecutionResult,
@@ -31,7 +35,7 @@ from .results import (
 from .scoring import RuleBasedScorer
 from .sidecar import is_sidecar_reference
 from .streaming import ConsoleEvent, ResultEvent, RunEvent, RunStream, ToolCallEvent, ToolResultEvent
-from .toolset import Tool, ToolArgumentError, ToolError, ToolResultError, Toolset, UnknownToolError
+from .tools import CodeToolResult, Tool, ToolArgumentError, ToolError, ToolResultError, Toolset, UnknownToolError
 
 __all__ = [
     "CodeToolResult",
@@ -40,6 +44,8 @@ __all__ = [
     "DurableOptions",
     "Enclave",
     "EnclaveAdapter",
+    "EnclaveError",
+    "EnclaveSuspended",
     "ErrorCode",
     "ExecutionError",
     "ExecutionResult",
@@ -70,8 +76,24 @@ __all__ = [
     "ValidationIssue",
     "ValidationResult",
     "WorkerPoolOptions",
+    "__version__",
     "agentscript_reference",
     "create_double_vm_adapter",
     "create_worker_pool_adapter",
     "is_sidecar_reference",
 ]
+
+__version__: str
+"""The installed distribution's version (`enclave-vm`), read from its metadata on first use."""
+
+
+def __getattr__(name: str) -> _Any:
+    # Looked up lazily: reading package metadata costs milliseconds, too much for every import.
+    if name == "__version__":
+        try:
+            version = _metadata.version("enclave-vm")
+        except _metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+            version = "0+unknown"
+        globals()["__version__"] = version
+        return version
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

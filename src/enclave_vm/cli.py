@@ -36,7 +36,7 @@ from .enclave import Enclave
 from .guard import agentscript_reference
 from .results import ExecutionResult, ValidationIssue
 from .scoring import RuleBasedScorer
-from .toolset import Toolset
+from .tools import Toolset
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -77,6 +77,10 @@ class Output:
 
     def document(self, data: Any) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _issue_line(path: str, issue: ValidationIssue | dict[str, Any]) -> str:
@@ -179,15 +183,12 @@ def run(
     output = Output(as_json)
     code = _read_source(file)
     handler = load_tools(tools_target) if tools_target else None
-    options: dict[str, Any] = {"security_level": level, "tool_handler": handler}
-    if timeout is not None:
-        options["timeout"] = timeout
     engine_adapter = make_adapter(adapter)
-    if engine_adapter is not None:
-        options["adapter"] = engine_adapter
 
     async def execute() -> ExecutionResult:
-        async with Enclave(**options) as enclave:
+        async with Enclave(
+            security_level=level, tool_handler=handler, timeout=timeout, adapter=engine_adapter
+        ) as enclave:
             return await enclave.run(code)
 
     result = asyncio.run(execute())
@@ -223,8 +224,8 @@ def _show_run(output: Output, path: str, result: ExecutionResult) -> None:
             output.out.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
             stats = result.stats
             output.line(
-                f"ok in {stats.duration:.1f} ms · {stats.tool_call_count} tool calls · "
-                f"{stats.iteration_count} loop iterations",
+                f"ok in {stats.duration:.1f} ms · {_count(stats.tool_call_count, 'tool call')} · "
+                f"{_count(stats.iteration_count, 'loop iteration')}",
                 style="green",
                 err=True,
             )
@@ -234,7 +235,9 @@ def _show_run(output: Output, path: str, result: ExecutionResult) -> None:
     assert result.error is not None
     error = result.error
     issues = (error.data or {}).get("issues") or []
-    output.line(f"{path}: {error.code}: {error.message}", style="bold red", err=True)
+    location = error.location  # the script line a runtime error came from, as `--json`'s stack has it
+    where = f"{path}:{location['line']}:{location['column']}" if location else path
+    output.line(f"{where}: {error.code}: {error.message}", style="bold red", err=True)
     for issue in issues:
         if isinstance(issue, dict):
             output.line(_issue_line(path, issue), style="red", err=True)

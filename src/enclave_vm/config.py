@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
+import functools
+import inspect
 import math
 import re
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import Literal, TypeVar
+from typing import Literal, ParamSpec, TypeVar
 
 from .results import ScoringResult
 
@@ -111,6 +114,38 @@ def check_json_data(option: str, value: object, *, max_depth: int = 64) -> None:
 
 
 _Opt = TypeVar("_Opt")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def unknown_options_message(owner: str, unknown: Iterable[str], known: Iterable[str]) -> str:
+    """`owner got an unknown option 'x'; did you mean 'y'?`, or the options when none is close."""
+    options = sorted(known)
+    names = list(unknown)
+    suggestions = {name: difflib.get_close_matches(name, options, n=1, cutoff=0.6) for name in names}
+    if len(names) == 1 and suggestions[names[0]]:
+        return f"{owner} got an unknown option {names[0]!r}; did you mean {suggestions[names[0]][0]!r}?"
+    described = ", ".join(f"{n!r} (did you mean {suggestions[n][0]!r}?)" if suggestions[n] else repr(n) for n in names)
+    noun = "an unknown option" if len(names) == 1 else "unknown options"
+    return f"{owner} got {noun} {described}; the options are: {', '.join(options)}"
+
+
+def keyword_options(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Refuse unknown keyword arguments of `function` with a did-you-mean `TypeError` (Python's own
+    error names the option but suggests nothing). The signature, for type checkers and IDEs, is kept."""
+    parameters = inspect.signature(function).parameters.values()
+    known = frozenset(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    owner = (
+        function.__qualname__.rsplit(".", 1)[0] if function.__name__ == "__init__" else function.__qualname__
+    ) + "()"
+
+    @functools.wraps(function)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not known.issuperset(kwargs):
+            raise TypeError(unknown_options_message(owner, [k for k in kwargs if k not in known], known))
+        return function(*args, **kwargs)
+
+    return checked
 
 
 def coerce_options(cls: type[_Opt], value: object, option: str) -> _Opt:

@@ -7,20 +7,21 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import hashlib
+import inspect
 import json
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from . import telemetry
 from .adapters.base import EnclaveAdapter
 from .adapters.inprocess import InProcessAdapter
 from .bridge.codec import CodecError, ValueLimits, decode, encode
 from .bridge.dispatch import ToolDispatcher, ToolHandler
 from .bridge.protocol import EngineLimits, RunOutcome, StartRequest, ToolResult
-from .code_tool import CodeToolResult, run_code_tool_call
 from .config import (
     DEFAULT_MAX_STATE_BYTES,
     DEFAULT_MEMORY_LIMIT,
@@ -33,6 +34,7 @@ from .config import (
     check_int,
     check_json_data,
     coerce_options,
+    keyword_options,
     parse_level,
 )
 from .durable.journal import JournalError
@@ -58,26 +60,9 @@ from .results import (
 from .sidecar import Sidecar
 from .streaming import EventSink, RunStream
 
-_OPTION_NAMES = frozenset(
-    {
-        "security_level",
-        "timeout",
-        "max_tool_calls",
-        "max_iterations",
-        "memory_limit",
-        "tool_handler",
-        "globals",
-        "scoring_gate",
-        "adapter",
-        "verbose_errors",
-        "sidecar",
-        "durable",
-        "max_state_bytes",
-        "language",
-        "tool_names",
-        "max_concurrent_tool_calls",
-    }
-)
+if TYPE_CHECKING:
+    from .tools.code_tool import CodeToolResult
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 #: Names a custom global may not take: the runtime's own and the JavaScript builtins scripts rely on.
 _RESERVED_GLOBALS = frozenset(
@@ -90,12 +75,15 @@ _RESERVED_GLOBALS = frozenset(
     }
 )  # fmt: skip
 _STACK_FRAME = re.compile(r"<input>:(\d+):(\d+)")
+#: How telemetry and `repr` name the adapters of this package (the CLI's `--adapter` names).
+_ADAPTER_NAMES = {"InProcessAdapter": "inprocess", "WorkerPoolAdapter": "pool", "DoubleVmAdapter": "double-vm"}
 _PRELUDE_FRAMES = re.compile(
     r"^\s*at (callTool|log|iterHook|tickHook|catchHook|throwHook|trip|terminal|checkDeadline|guarded|"
     r"onDone|onFail|errorRecord|rejected|toolError|<eval>)\b"
 )
 
 
+_DEFAULT_DURABLE = DurableOptions()
 _NO_STATE: Any = object()
 """`run()` without `state=`: the script has no `state` global and `result.state` is None."""
 
@@ -120,37 +108,76 @@ class _RunPlan:
 class Enclave:
     """A sandbox for running AgentScript (untrusted JavaScript) with tools provided by the host."""
 
-    def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - _OPTION_NAMES)
-        if unknown:
-            raise TypeError(f"Enclave got unknown option(s): {', '.join(unknown)}")
-        self.security_level: SecurityLevel = parse_level(options.get("security_level", "STANDARD"))
+    @keyword_options
+    def __init__(
+        self,
+        *,
+        security_level: SecurityLevel | str = SecurityLevel.STANDARD,
+        timeout: int | None = None,
+        max_tool_calls: int | None = None,
+        max_iterations: int | None = None,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        tool_handler: ToolHandler | None = None,
+        globals: Mapping[str, Any] | None = None,
+        scoring_gate: ScoringGateOptions | Mapping[str, Any] | None = None,
+        adapter: EnclaveAdapter | None = None,
+        verbose_errors: bool = False,
+        sidecar: SidecarOptions | Mapping[str, Any] | None = None,
+        durable: DurableOptions | Mapping[str, Any] | Literal[False] | None = _DEFAULT_DURABLE,
+        max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
+        language: Language = "javascript",
+        tool_names: Sequence[str] | None = None,
+        max_concurrent_tool_calls: int = 8,
+    ) -> None:
+        """Every option is keyword-only; limits left at None take the security level's default.
+
+        Args:
+            security_level: `SecurityLevel` or its name (any case): the language rules and level defaults.
+            timeout: Wall-clock milliseconds for a whole run, tool calls included.
+            max_tool_calls: Tool calls per run.
+            max_iterations: Loop iterations per run.
+            memory_limit: Bytes; hard cap on the sandbox heap.
+            tool_handler: `handler(name, args, context)`, sync or async (a `Toolset` is one).
+            globals: JSON data the script sees as read-only globals.
+            scoring_gate: Score code before it runs and block risky code.
+            adapter: Where the engine runs; None is the in-process engine.
+            verbose_errors: Add the host-side traceback of a failed tool to the error's data.
+            sidecar: Keep large tool results host-side and give the script a reference.
+            durable: Where paused runs keep their journals (`Suspend`, `resume()`); None or False disables.
+            max_state_bytes: Cap on the JSON of a run's `state`.
+            language: "javascript" or "typescript" (types are removed before validation).
+            tool_names: The host's tool names, when the handler does not say them (a `Toolset` does): the
+                script may then call `tools.a.b(args)`, and a literal name nobody has is refused.
+            max_concurrent_tool_calls: Tool calls of one batch (`Promise.all`) running at once; also the size
+                of the Enclave's own thread pool for sync tools.
+        """
+        self.security_level: SecurityLevel = parse_level(security_level)
         defaults = LEVEL_DEFAULTS[self.security_level]
         self._defaults = defaults
-        self.timeout = check_int("timeout", options.get("timeout", defaults.timeout), minimum=1)
-        self.max_tool_calls = check_int("max_tool_calls", options.get("max_tool_calls", defaults.max_tool_calls))
-        self.max_iterations = check_int("max_iterations", options.get("max_iterations", defaults.max_iterations))
-        self.memory_limit = check_int(
-            "memory_limit", options.get("memory_limit", DEFAULT_MEMORY_LIMIT), minimum=MIN_MEMORY_LIMIT
+        self.timeout = check_int("timeout", defaults.timeout if timeout is None else timeout, minimum=1)
+        self.max_tool_calls = check_int(
+            "max_tool_calls", defaults.max_tool_calls if max_tool_calls is None else max_tool_calls
         )
-        handler = options.get("tool_handler")
+        self.max_iterations = check_int(
+            "max_iterations", defaults.max_iterations if max_iterations is None else max_iterations
+        )
+        self.memory_limit = check_int("memory_limit", memory_limit, minimum=MIN_MEMORY_LIMIT)
+        handler = tool_handler
         if handler is not None and not callable(handler):
             raise TypeError(f"tool_handler must be callable; got {type(handler).__name__}")
         self.tool_handler: ToolHandler | None = handler
-        self.language: Language = _check_language(options.get("language", "javascript"))
-        self.tool_names: tuple[str, ...] | None = _tool_names(options.get("tool_names"), handler)
-        self.max_concurrent_tool_calls = check_int(
-            "max_concurrent_tool_calls", options.get("max_concurrent_tool_calls", 8), minimum=1
-        )
+        self.language: Language = _check_language(language)
+        self.tool_names: tuple[str, ...] | None = _tool_names(tool_names, handler)
+        self.max_concurrent_tool_calls = check_int("max_concurrent_tool_calls", max_concurrent_tool_calls, minimum=1)
         # Sync tools run here, not on the driving thread nor the default executor: a hung one holds one thread.
         self._tool_pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.max_concurrent_tool_calls, thread_name_prefix="enclave-tool"
         )
-        self.verbose_errors = options.get("verbose_errors", False)
+        self.verbose_errors = verbose_errors
         if not isinstance(self.verbose_errors, bool):
             raise TypeError("verbose_errors must be a bool")
 
-        globals_ = options.get("globals") or {}
+        globals_ = globals or {}
         if not isinstance(globals_, Mapping):
             raise TypeError(f"globals must be a mapping of names to JSON data; got {type(globals_).__name__}")
         for name in globals_:
@@ -163,19 +190,18 @@ class Enclave:
         self._globals_json = json.dumps(dict(globals_), ensure_ascii=False, allow_nan=False)
         self.globals: dict[str, Any] = json.loads(self._globals_json)
 
-        gate = options.get("scoring_gate")
+        gate = scoring_gate
         self.scoring_gate: ScoringGateOptions | None = (
             None if gate is None else coerce_options(ScoringGateOptions, gate, "scoring_gate")
         )
-        sidecar = options.get("sidecar")
         self.sidecar: SidecarOptions | None = (
             None if sidecar is None else coerce_options(SidecarOptions, sidecar, "sidecar")
         )
         self._sidecar = Sidecar.open(self.sidecar, self.security_level)
-        adapter = options.get("adapter")
         if adapter is not None and not isinstance(adapter, EnclaveAdapter):
             raise TypeError("adapter must implement EnclaveAdapter (execute() and dispose())")
         self._adapter: EnclaveAdapter = adapter if adapter is not None else InProcessAdapter()
+        self._adapter_name = _ADAPTER_NAMES.get(type(self._adapter).__name__, type(self._adapter).__name__)
         self._policy = policy_for(self.security_level, self.globals, self.tool_names)
         self._prepared = PreparedCache(self._policy)
         self._gate: Any = None
@@ -183,10 +209,7 @@ class Enclave:
             from .scoring import ScoringGate
 
             self._gate = ScoringGate(self.scoring_gate)
-        self.max_state_bytes = check_int(
-            "max_state_bytes", options.get("max_state_bytes", DEFAULT_MAX_STATE_BYTES), minimum=2
-        )
-        durable = options.get("durable", DurableOptions())
+        self.max_state_bytes = check_int("max_state_bytes", max_state_bytes, minimum=2)
         self.durable: DurableOptions | None = (
             None if durable is None or durable is False else coerce_options(DurableOptions, durable, "durable")
         )
@@ -206,7 +229,8 @@ class Enclave:
         state: Any = _NO_STATE,
         language: Language | None = None,
     ) -> ExecutionResult:
-        """Run `code`; every failure of the script is a result, never an exception. With `state`, the
+        """Run `code`; every failure of the script is a result, never an exception (`result.unwrap()` or
+        `result.raise_for_error()` turn one into an `EnclaveError`). With `state`, the
         script sees a mutable JSON copy as the global `state` and `result.state` is its value after a
         successful run (the state as given after a failed one). `language="typescript"` takes TypeScript."""
         return await self._execute(self._plan(code, timeout, context, max_tool_calls, state, language))
@@ -313,6 +337,18 @@ class Enclave:
         return ValueLimits(max_bytes=self._defaults.max_value_bytes, max_depth=self._defaults.max_value_depth)
 
     async def _execute(self, plan: _RunPlan) -> ExecutionResult:
+        """One execution of a script (a run, a stream, a resume), observed: a span when tracing, a log record."""
+        level, adapter = self.security_level.value, self._adapter_name
+        if telemetry.tracing():
+            with telemetry.run_span(plan.code, level, adapter) as span:
+                result = await self._run_plan(plan)
+                telemetry.end_run(span, result)
+        else:
+            result = await self._run_plan(plan)
+        telemetry.log_run(result, level, adapter)
+        return result
+
+    async def _run_plan(self, plan: _RunPlan) -> ExecutionResult:
         """One execution of a script: guard, gate, engine, result."""
         if self._disposed:
             raise RuntimeError("This Enclave has been disposed")
@@ -322,14 +358,17 @@ class Enclave:
         warnings: list[str] = []
         scoring = None
 
-        prepared = self._prepared.prepare(code, plan.language)
+        with telemetry.child_span("enclave.validate"):
+            prepared = self._prepared.prepare(code, plan.language)
         if prepared.instrumented is None:
             return self._failed(_validation_error(prepared.issues), started, state=plan.given_state())
 
         if self._gate is not None:
-            decision = await self._gate.evaluate(
-                prepared.javascript or code, parsed=prepared.parsed, timeout=deadline - run_clock()
-            )
+            with telemetry.child_span("enclave.score") as score_span:
+                decision = await self._gate.evaluate(
+                    prepared.javascript or code, parsed=prepared.parsed, timeout=deadline - run_clock()
+                )
+                telemetry.set_score(score_span, decision.result)
             scoring = decision.result
             if decision.blocked:
                 data: dict[str, Any] = {}
@@ -362,7 +401,7 @@ class Enclave:
             tool_names=self.tool_names,
         )
         tools = ToolDispatcher(
-            handler=self.tool_handler,
+            handler=telemetry.traced_handler(self.tool_handler),
             context=plan.context,
             loop=asyncio.get_running_loop(),
             limits=self._value_limits(),
@@ -447,8 +486,26 @@ class Enclave:
         max_tool_calls: int | None = None,
     ) -> CodeToolResult:
         """Run a model's "execute AgentScript" tool call (`Toolset.code_tool`) and answer it for the model."""
+        # Code mode lives in the tools layer above the facade, which imports this module: imported
+        # here, when first used, so that the facade never depends on the layer built on it.
+        from .tools.code_tool import run_code_tool_call
+
         return await run_code_tool_call(
             self, arguments, timeout=timeout, context=context, max_tool_calls=max_tool_calls
+        )
+
+    def run_tool_call_sync(
+        self,
+        arguments: Any,
+        *,
+        timeout: int | None = None,
+        context: dict[str, Any] | None = None,
+        max_tool_calls: int | None = None,
+    ) -> CodeToolResult:
+        """`run_tool_call()` for code without an event loop."""
+        loop = self._sync_loop()
+        return loop.run_until_complete(
+            self.run_tool_call(arguments, timeout=timeout, context=context, max_tool_calls=max_tool_calls)
         )
 
     # ---- validation ----
@@ -489,6 +546,27 @@ class Enclave:
 
     async def __aexit__(self, *exc: object) -> None:
         self.dispose()
+
+    def __repr__(self) -> str:
+        parts = [
+            f"security_level={self.security_level.value!r}",
+            f"timeout={self.timeout}",
+            f"max_tool_calls={self.max_tool_calls}",
+            f"max_iterations={self.max_iterations}",
+            f"memory_limit={self.memory_limit}",
+            f"adapter={self._adapter_name!r}",
+        ]
+        if self.tool_handler is not None:
+            parts.append(f"tool_handler={_handler_repr(self.tool_handler)}")
+        if self.globals:
+            parts.append(f"globals={sorted(self.globals)!r}")  # the names only: values may be private
+        if self.scoring_gate is not None:
+            parts.append(f"scoring_gate={self.scoring_gate.scorer!r}")
+        if self.sidecar is not None and self.sidecar.enabled:
+            parts.append(f"sidecar={self.sidecar.storage!r}")
+        if self.verbose_errors:
+            parts.append("verbose_errors=True")
+        return f"Enclave({', '.join(parts)})" + (" (disposed)" if self._disposed else "")
 
     # ---- helpers ----
     def _durable_fingerprint(self) -> str:
@@ -599,6 +677,14 @@ def _tool_names(value: object, handler: object) -> tuple[str, ...] | None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"tool_names must hold non-empty str; got {name!r}")
     return tuple(sorted(set(value)))
+
+
+def _handler_repr(handler: ToolHandler) -> str:
+    """A function by its name; another callable by its own repr (a `Toolset` lists its tools), kept short."""
+    if inspect.isfunction(handler) or inspect.ismethod(handler):
+        return f"<function {handler.__qualname__}>"
+    text = repr(handler)
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def _failed_instead(outcome: RunOutcome, code: ErrorCode, message: str) -> RunOutcome:

@@ -59,7 +59,7 @@ BRIDGE: list[tuple[str, str, Expect]] = [
     (
         "result-nonjson-caught",
         "try { await callTool('nonjson', {}) } catch (e) { return e.message }",
-        returns("Tool 'nonjson' returned a value that is not JSON data"),
+        returns("Tool 'nonjson' returned a set at result, which is not JSON data"),
     ),
     ("result-cyclic", "return await callTool('cyclic', {})", fails(TE)),
     ("result-nan", "return await callTool('nan', {})", fails(TE)),

@@ -7,6 +7,7 @@ module (a RecursionError for absurd nesting is caught), and walked iteratively f
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,3 +76,46 @@ def encode(value: Any, limits: ValueLimits, what: str = "value") -> str:
         raise CodecError(f"{what} exceeds {limits.max_bytes} bytes", too_large=True)
     _check_shape(value, limits, what)
     return text
+
+
+def kind_of(value: Any) -> str:
+    """`a set`, `an object`: a value's type with its article, for messages."""
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def non_json_part(value: Any, root: str = "result") -> str:
+    """What in `value` the encoder refused and where (`a set at result.tags`, `nan at result[0]`), for
+    the message a script gets; found by a walk that takes what the encoder takes."""
+    active: set[int] = set()
+
+    def walk(item: Any, path: str, depth: int) -> str | None:
+        if item is None or isinstance(item, (bool, int, str)):
+            return None
+        if isinstance(item, float):
+            return None if math.isfinite(item) else f"{item!r} at {path}"
+        if not isinstance(item, (dict, list, tuple)):
+            return f"{kind_of(item)} at {path}"
+        if depth > 256:
+            return None
+        if id(item) in active:
+            return f"a reference cycle at {path}"
+        active.add(id(item))
+        try:
+            if isinstance(item, dict):
+                for key, sub in item.items():
+                    if key is not None and not isinstance(key, (str, int, float, bool)):
+                        return f"an object with the key {kind_of(key)} at {path}"
+                    found = walk(sub, f"{path}.{str(key)[:64]}", depth + 1)  # a key may be long
+                    if found is not None:
+                        return found
+            else:
+                for index, sub in enumerate(item):
+                    found = walk(sub, f"{path}[{index}]", depth + 1)
+                    if found is not None:
+                        return found
+        finally:
+            active.discard(id(item))
+        return None
+
+    return walk(value, root, 0) or "a value"

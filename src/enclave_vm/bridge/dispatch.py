@@ -24,7 +24,7 @@ from ..outcome import ErrorCode, RunEnded
 from ..outcome import now as run_clock
 from ..sidecar.references import SidecarError
 from ..streaming import ToolCallEvent, ToolResultEvent
-from .codec import CodecError, ValueLimits, decode, encode
+from .codec import CodecError, ValueLimits, decode, encode, non_json_part
 from .protocol import ToolCall, ToolResult
 
 if TYPE_CHECKING:
@@ -285,7 +285,9 @@ class ToolDispatcher:
         except CodecError as exc:
             if exc.too_large:
                 raise RunEnded("MEMORY_LIMIT_EXCEEDED", str(exc)) from None
-            return ToolResult(call.id, False, f"Tool '{call.name}' returned a value that is not JSON data")
+            return ToolResult(
+                call.id, False, f"Tool '{call.name}' returned {non_json_part(value)}, which is not JSON data"
+            )
 
     def _failed(self, call: ToolCall, exc: BaseException) -> ToolResult:
         self.failures.append(

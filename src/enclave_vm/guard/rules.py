@@ -213,6 +213,27 @@ def _unary(c: Checker, node: Node) -> None:
 # ---------------------------------------------------------------- syntax errors and the walk
 
 
+_CLOSERS = {"(": ")", "[": "]", "{": "}", "${": "}"}
+
+
+def _unclosed_bracket(error: Node) -> Node | None:
+    """The innermost bracket token inside an error node that nothing closes (`f(a, g(b` at the end of
+    a script); brackets inside strings are not tokens, so they do not count."""
+    open_brackets: list[Node] = []
+    pending = [error]
+    while pending:
+        node = pending.pop()
+        if node.child_count:
+            pending.extend(reversed(node.children))
+        elif node.is_missing:
+            continue
+        elif node.type in _CLOSERS:
+            open_brackets.append(node)
+        elif open_brackets and node.type == _CLOSERS[open_brackets[-1].type]:
+            open_brackets.pop()
+    return open_brackets[-1] if open_brackets else None
+
+
 def _check_syntax(c: Checker, nodes: list[Node]) -> None:
     covered_until = -1
     for node in nodes:
@@ -220,6 +241,11 @@ def _check_syntax(c: Checker, nodes: list[Node]) -> None:
             if node.start_byte < covered_until:
                 continue  # inside an error already reported
             covered_until = max(node.end_byte, node.start_byte + 1)
+            opener = _unclosed_bracket(node)
+            if opener is not None:  # at the bracket, not at the start of the statement it broke
+                closer = _CLOSERS[opener.type]
+                c.report("syntax-error", f"Syntax error: '{opener.type}' is never closed (missing '{closer}')", opener)
+                continue
             text = node_text(node).strip().split("\n", 1)[0][:30]
             near = f" near '{text}'" if text else ""
             message = f"Syntax error{near}: check brackets, quotes, commas and keywords here"

@@ -9,16 +9,16 @@ error with its code, the issues and their line/column, and what to do next.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .config import SecurityLevel
-from .results import ErrorCode, ExecutionResult, ExecutionStats, make_error
+from ..config import SecurityLevel
+from ..guard import agentscript_reference
+from ..results import ErrorCode, ExecutionResult, ExecutionStats, make_error
 
 if TYPE_CHECKING:
-    from .enclave import Enclave
+    from ..enclave import Enclave
     from .toolset import Toolset
 
 FORMATS = ("openai", "anthropic")
@@ -51,7 +51,6 @@ _CODE_DESCRIPTION = (
     "The AgentScript source: the body of an async function. Use `await callTool('tool:name', { ... })` "
     "and `return` the result (JSON data)."
 )
-_STACK_POSITION = re.compile(r"agentscript:(\d+):(\d+)")
 
 
 def code_tool_definition(
@@ -67,12 +66,7 @@ def code_tool_definition(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
     description = _DESCRIPTION if include_prompt else _DESCRIPTION.replace("the tools below", "the available tools")
     if include_prompt:
-        if toolset is not None:
-            body = toolset.prompt(level)
-        else:
-            from .guard import agentscript_reference
-
-            body = agentscript_reference(level)
+        body = toolset.prompt(level) if toolset is not None else agentscript_reference(level)
         description += "\n\n" + body.strip()
     schema = {
         "type": "object",
@@ -165,9 +159,9 @@ def result_payload(result: ExecutionResult, *, max_chars: int = 20000) -> dict[s
                 for issue in issues[:20]
                 if isinstance(issue, Mapping)
             ]
-        position = _STACK_POSITION.search(error.stack or "")
-        if position is not None:
-            described["line"], described["column"] = int(position.group(1)), int(position.group(2))
+        location = error.location
+        if location is not None:
+            described["line"], described["column"] = location["line"], location["column"]
         if error.code is ErrorCode.SCORING_BLOCKED and error.data:
             described["signals"] = error.data.get("signals", [])
         described["hint"] = ERROR_HINTS.get(error.code, ERROR_HINTS[ErrorCode.RUNTIME_ERROR])

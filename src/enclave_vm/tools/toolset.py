@@ -8,6 +8,7 @@ message names the tool and the field, so the script sees a catchable `Error` it 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import inspect
@@ -19,41 +20,21 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, get_type_hints, overload
 
 import docstring_parser
+from pydantic import BaseModel
 
-from .config import SecurityLevel
-from .guard import agentscript_reference
-from .tool_schema import ArgumentError, TypeSpec, _pydantic_base, describe, is_json_data, object_spec, spec_for
-from .tool_typescript import ToolSignature, typescript_declarations
+from ..bridge.codec import kind_of
+from ..config import SecurityLevel
+from ..guard import agentscript_reference
+from .code_tool import code_tool_definition
+from .errors import ToolArgumentError, ToolResultError, UnknownToolError
+from .schema import ArgumentError, Arguments, arguments_for, describe, returns_schema
+from .typescript import ToolSignature, typescript_declarations
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The parameter that receives the run's `context` (from `run(context=...)`) instead of a script argument.
 CONTEXT_PARAMETER = "context"
 _TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$")
-
-
-class ToolError(Exception):
-    """A tool call the toolset refused or could not complete; the message is what the script sees."""
-
-    def __init__(self, tool: str, message: str) -> None:
-        super().__init__(message)
-        self.tool = tool
-
-
-class UnknownToolError(ToolError, LookupError):
-    """The script called a tool name the toolset does not have."""
-
-
-class ToolArgumentError(ToolError, ValueError):
-    """An argument from the script does not match the tool's schema; `field` names it (`filter.status`)."""
-
-    def __init__(self, tool: str, field: str, message: str) -> None:
-        super().__init__(tool, f"Invalid argument '{field}' for tool '{tool}': {message}")
-        self.field = field
-
-
-class ToolResultError(ToolError, TypeError):
-    """A tool returned something that is not JSON data."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +50,7 @@ class Tool:
     function: Callable[..., Any]
     is_async: bool
     wants_context: bool
-    _arguments: TypeSpec
+    _arguments: Arguments
 
     def describe(self) -> dict[str, Any]:
         described: dict[str, Any] = {"name": self.name, "description": self.description, "parameters": self.parameters}
@@ -80,7 +61,7 @@ class Tool:
     def bind(self, args: Mapping[str, Any], context: dict[str, Any] | None) -> dict[str, Any]:
         """The keyword arguments for the function, checked; `ToolArgumentError` names the bad field."""
         try:
-            kwargs: dict[str, Any] = self._arguments.convert(dict(args), "")
+            kwargs = self._arguments.check(args)
         except ArgumentError as exc:
             raise ToolArgumentError(self.name, exc.path, exc.message) from None
         if self.wants_context:
@@ -106,9 +87,8 @@ def to_json_data(value: Any, tool: str) -> Any:
             return item
         if isinstance(item, enum.Enum):
             return walk(item.value, path, depth)
-        pydantic_base = _pydantic_base()
-        if pydantic_base is not None and isinstance(item, pydantic_base):
-            return item.model_dump(mode="json")  # type: ignore[attr-defined]
+        if isinstance(item, BaseModel):
+            return item.model_dump(mode="json")
         if dataclasses.is_dataclass(item) and not isinstance(item, type):
             item = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
         if isinstance(item, Mapping):
@@ -118,11 +98,11 @@ def to_json_data(value: Any, tool: str) -> Any:
                     raise ToolResultError(
                         tool, f"Tool '{tool}' returned an object with the non-string key {key!r} at {path}"
                     )
-                out[key] = walk(sub, f"{path}.{key}", depth + 1)
+                out[key] = walk(sub, f"{path}.{key[:64]}", depth + 1)  # a key may be long
             return out
         if isinstance(item, (list, tuple)):
             return [walk(sub, f"{path}[{index}]", depth + 1) for index, sub in enumerate(item)]
-        raise ToolResultError(tool, f"Tool '{tool}' returned a {type(item).__name__} at {path}, which is not JSON data")
+        raise ToolResultError(tool, f"Tool '{tool}' returned {kind_of(item)} at {path}, which is not JSON data")
 
     return walk(value, "result", 0)
 
@@ -148,59 +128,33 @@ def make_tool(function: Callable[..., Any], name: str | None = None, description
         hints = get_type_hints(function, include_extras=True)
     except Exception as exc:  # e.g. a string annotation naming a class the function's module cannot see
         raise TypeError(f"tool '{tool_name}': cannot resolve its type hints ({type(exc).__name__}: {exc})") from None
-    signature = inspect.signature(function)
-
-    fields: dict[str, TypeSpec] = {}
-    required: set[str] = set()
-    defaults: dict[str, Any] = {}
+    parameters: list[inspect.Parameter] = []
     wants_context = False
-    for param in signature.parameters.values():
-        where = f"tool '{tool_name}', parameter '{param.name}'"
+    for param in inspect.signature(function).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
-            raise TypeError(f"{where}: tools take named arguments only (no *args, **kwargs or positional-only)")
+            raise TypeError(
+                f"tool '{tool_name}', parameter '{param.name}': tools take named arguments only "
+                "(no *args, **kwargs or positional-only)"
+            )
         if param.name == CONTEXT_PARAMETER:
             wants_context = True
-            continue
-        annotation = hints.get(param.name, Any)
-        fields[param.name] = spec_for(annotation, where)
-        if param.default is param.empty:
-            required.add(param.name)
-        elif is_json_data(param.default):
-            defaults[param.name] = param.default
-    arguments = object_spec(fields, required, descriptions=param_docs, defaults=defaults)
-    parameters = dict(arguments.schema)
-    if arguments.defs:
-        parameters["$defs"] = arguments.defs
-
-    returns = _returns_schema(hints.get("return", inspect.Signature.empty), parsed, tool_name)
+        else:
+            parameters.append(param)
+    arguments = arguments_for(parameters, hints, param_docs, f"tool '{tool_name}'")
+    returns_doc = parsed.returns.description.strip() if parsed.returns and parsed.returns.description else None
     is_async = inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
         getattr(function, "__call__", None)  # noqa: B004 - an async callable object
     )
     return Tool(
         name=tool_name,
         description=(description if description is not None else _description(parsed)).strip(),
-        parameters=parameters,
-        returns=returns,
+        parameters=arguments.schema,
+        returns=returns_schema(hints.get("return", inspect.Signature.empty), returns_doc),
         function=function,
         is_async=is_async,
         wants_context=wants_context,
         _arguments=arguments,
     )
-
-
-def _returns_schema(annotation: Any, parsed: docstring_parser.Docstring, tool_name: str) -> dict[str, Any] | None:
-    if annotation is inspect.Signature.empty or annotation is None or annotation is type(None):
-        return None
-    try:
-        spec = spec_for(annotation, f"tool '{tool_name}', return type")
-    except TypeError:
-        return None  # results are checked as JSON data anyway; an exotic hint only loses its schema
-    schema = dict(spec.schema)
-    if spec.defs:
-        schema["$defs"] = spec.defs
-    if parsed.returns is not None and parsed.returns.description:
-        schema["description"] = parsed.returns.description.strip()
-    return schema or None
 
 
 class Toolset:
@@ -297,6 +251,20 @@ class Toolset:
         value = self(name, dict(args), context)
         return await value if inspect.isawaitable(value) else value
 
+    def call_sync(self, name: str, args: Mapping[str, Any], context: dict[str, Any] | None = None) -> Any:
+        """`call()` for code without an event loop (an async tool runs on a loop of its own)."""
+        tool = self._lookup(name)
+        value = tool.function(**tool.bind(args, context))
+        if not inspect.isawaitable(value):
+            return tool.result(value)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._finish(tool, value))
+        if inspect.iscoroutine(value):
+            value.close()  # not run: no "never awaited" warning
+        raise RuntimeError(f"call_sync() cannot run the async tool '{name}' in a running event loop; await call()")
+
     async def _finish(self, tool: Tool, pending: Awaitable[Any]) -> Any:
         return tool.result(await pending)
 
@@ -349,8 +317,6 @@ class Toolset:
         With `include_prompt` (the default) the description carries `prompt(level)`; pass False when
         the prompt is already in the system message.
         """
-        from .code_tool import code_tool_definition
-
         return code_tool_definition(self, format, level=level, name=name, include_prompt=include_prompt)
 
     def __repr__(self) -> str:
