@@ -211,7 +211,8 @@ CONSTRUCTS = (
               "const names = [...a, ...b];", "STRICT"),
     Construct("arrow functions, async ones too", "const double = (x) => x * 2;", "STRICT"),
     Construct("`if`, `switch`, `? :`, `&&`, `||`", "if (!user) return null;", "STRICT"),
-    Construct("`for`, `for … of` (iterations counted)", "for (const item of items) total += item.price;", "STRICT"),
+    Construct("`for`, `for … of` (iterations counted)", "let total = 0; for (const item of items) total += item.price;",
+              "STRICT"),
     Construct("`try`/`catch`/`finally`, `throw` of any value", "try { await callTool('a', {}); } catch (e) { "
               "return e.message; }", "STRICT"),
     Construct("top-level `await` and `return`", "return await callTool('users:list', {});", "STRICT"),
