@@ -28,7 +28,10 @@ def rules(code: str) -> set[str]:
         ("interface A { x: number }\nreturn 1;", ";                        \nreturn 1;"),
         ("type T = string;", ";               "),
         ("function g(this: Window, a?: number) {}", "function g(              a         ) {}"),
-        ("class C implements I { private x = 1; declare y: number }", "class C              {         x = 1; ;                 }"),
+        (
+            "class C implements I { private x = 1; declare y: number }",
+            "class C              {         x = 1; ;                 }",
+        ),
         ("const o = {} satisfies Record<string, number>;", "const o = {}                                 ;"),
         ("let u!: string;", "let u         ;"),
     ],
