@@ -35,8 +35,7 @@ _RULE_LIST = (
     Rule(
         "forbidden-loop",
         "`for … in`; below STANDARD also `while` and `do … while`",
-        "use `for (const x of items)`, `for (let i = 0; i < n; i++)`, `for (const k of Object.keys(obj))` "
-        "or array methods",
+        "use `for (const x of items)`, `for (let i = 0; i < n; i++)` or array methods",
     ),
     Rule(
         "infinite-loop",
