@@ -24,7 +24,6 @@ ADAPTER_FACTORIES: dict[str, AdapterFactory] = {
 #: Contract tests an adapter is known to fail, by test id (without the adapter parameter), with why.
 #: They are marked strict xfail for that adapter only: when one starts passing the suite says so.
 KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {
-    "pool": {},
     "double-vm": {
         "test_run.py::test_guest_exception_is_runtime_error_with_user_lines": (
             "the WASI build (QuickJS-NG 0.15) reports a property read on null at the function's start"

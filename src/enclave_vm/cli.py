@@ -16,6 +16,7 @@ import asyncio
 import importlib
 import importlib.util
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -59,8 +60,33 @@ class AdapterUnavailable(CliError):
 
 
 # ---- output ----
+#: Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts every
+#: escape sequence, CR rewrites the line), DEL, C1 controls (U+009B is a one-character CSI) and the
+#: bidirectional overrides and isolates, which reorder what is shown.
+_TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: The ones JSON text may hold raw (json.dumps escapes the C0 controls itself).
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with every character a terminal would act on shown as an escape (`\\x1b`, `\\u202e`), so
+    script output cannot move the cursor, rewrite lines, set the title or reorder what is shown."""
+    return _TERMINAL_CONTROLS.sub(lambda m: _visible(m.group()), text)
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe_json(text: str) -> str:
+    """JSON text with the control characters it may hold raw written as `\\u` escapes: still the same JSON."""
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 class Output:
-    """Where and how to print: rich on a terminal, plain when piped, JSON when asked."""
+    """Where and how to print: rich on a terminal, plain when piped, JSON when asked. Whatever goes to a
+    terminal has its control characters escaped (script output is untrusted text)."""
 
     def __init__(self, as_json: bool) -> None:
         self.json = as_json
@@ -68,15 +94,20 @@ class Output:
         self.err = Console(stderr=True, soft_wrap=True, highlight=False)
         self.rich = self.out.is_terminal and not as_json
 
+    def shown(self, text: str, *, err: bool = False) -> str:
+        """`text` as it may be written to stdout (or stderr): escaped when that stream is a terminal."""
+        return terminal_safe(text) if (self.err if err else self.out).is_terminal else text
+
     def line(self, text: str, *, style: str | None = None, err: bool = False) -> None:
         console = self.err if err else self.out
         if self.rich:
-            console.print(escape(text), style=style)
+            console.print(escape(terminal_safe(text)), style=style)
         else:
-            click.echo(text, err=err)
+            click.echo(self.shown(text, err=err), err=err)
 
     def document(self, data: Any) -> None:
-        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+        text = json.dumps(data, ensure_ascii=False, default=str)
+        click.echo(terminal_safe_json(text) if self.out.is_terminal else text)
 
 
 def _count(n: int, noun: str) -> str:
@@ -212,16 +243,16 @@ def _show_run(output: Output, path: str, result: ExecutionResult) -> None:
     if result.stdout:
         if output.rich:
             output.out.rule("console", style="dim")
-            output.out.print(escape(result.stdout.rstrip("\n")))
+            output.out.print(escape(terminal_safe(result.stdout.rstrip("\n"))))
             output.out.rule(style="dim")
         else:
-            click.echo(result.stdout, nl=False, err=True)
+            click.echo(output.shown(result.stdout, err=True), nl=False, err=True)
     for warning in result.warnings:
         output.line(f"warning: {warning}", style="yellow", err=True)
     if result.success:
         text = json.dumps(result.value, ensure_ascii=False, indent=2 if output.rich else None)
         if output.rich:
-            output.out.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
+            output.out.print(Syntax(terminal_safe_json(text), "json", theme="ansi_dark", background_color="default"))
             stats = result.stats
             output.line(
                 f"ok in {stats.duration:.1f} ms · {_count(stats.tool_call_count, 'tool call')} · "
@@ -230,7 +261,7 @@ def _show_run(output: Output, path: str, result: ExecutionResult) -> None:
                 err=True,
             )
         else:
-            click.echo(text)
+            click.echo(output.shown(text))
         return
     assert result.error is not None
     error = result.error

@@ -98,3 +98,13 @@ def script_code(value: object) -> ErrorCode:
     is built inside the engine, where guest code runs)."""
     code = as_code(value)
     return code if code in SCRIPT_CODES else ErrorCode.RUNTIME_ERROR
+
+
+def limit_code(value: object) -> str:
+    """The code of the engine's sticky limit state ("" when no limit tripped): only a terminal code is
+    believed there. The state is written inside the engine, where guest code runs, so any other code
+    (a forged VALIDATION_ERROR) is RUNTIME_ERROR."""
+    if not value:
+        return ""
+    code = as_code(value)
+    return str(code if code in TERMINAL_CODES else ErrorCode.RUNTIME_ERROR)

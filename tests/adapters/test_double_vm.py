@@ -246,7 +246,9 @@ def test_reads_and_writes_follow_linear_memory_as_it_grows() -> None:
     ptr = vm.malloc(block)  # grows linear memory inside the engine
     vm._write(ptr + block - 4, b"abcd")
     assert vm._read(ptr + block - 4, 4) == b"abcd"
-    assert vm.heap_bytes() >= before + block
+    # Memory grew (by less than the block when the heap already had free space: the prelude's warm-up
+    # leaves some), and the end of the block is readable above.
+    assert vm.heap_bytes() > before
     with pytest.raises(EngineTerminated, match="out-of-bounds"):
         vm._read(ptr + block + (64 << 20), 4)  # far past the end: still refused
 

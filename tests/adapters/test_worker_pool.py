@@ -36,7 +36,7 @@ def make_pool() -> Iterator[MakePool]:
     pools: list[WorkerPoolAdapter] = []
 
     def make(pool_size: int = 1, **options: Any) -> WorkerPoolAdapter:
-        extra = {key: options.pop(key) for key in ("max_runs_per_worker", "max_queue") if key in options}
+        extra = {key: options.pop(key) for key in ("max_queue",) if key in options}
         pool = WorkerPoolAdapter(WorkerPoolOptions(pool_size=pool_size, **options), **extra)
         pools.append(pool)
         return pool
@@ -142,20 +142,31 @@ async def test_cpu_bound_runs_use_every_worker(make_pool: MakePool) -> None:
     assert elapsed < 1.15  # 4 × 0.3 s on one worker would be 1.2 s; two workers take ~0.6 s
 
 
-async def test_runs_waiting_for_tools_share_a_worker(make_pool: MakePool) -> None:
-    async def sleepy(name: str, args: dict[str, Any], context: Any) -> Any:
-        await asyncio.sleep(0.3)
+async def test_runs_beyond_the_pool_size_wait_in_its_queue(make_pool: MakePool) -> None:
+    release = asyncio.Event()
+    running: list[int] = []
+    most = 0
+
+    async def gated(name: str, args: dict[str, Any], context: Any) -> Any:
+        nonlocal most
+        running.append(args["i"])
+        most = max(most, len(running))
+        await release.wait()
+        running.remove(args["i"])
         return args["i"]
 
-    pool = make_pool(1)
-    with Enclave(adapter=pool, tool_handler=sleepy) as enclave:
-        await enclave.run("return 0")
-        started = time.perf_counter()
-        results = await asyncio.gather(*(enclave.run(f"return await callTool('t', {{i: {i}}})") for i in range(10)))
-        elapsed = time.perf_counter() - started
-    assert [r.value for r in results] == list(range(10))
-    assert elapsed < 1.5  # one after another would be 3 s
-    assert pool.stats().spawned == 1
+    pool = make_pool(2)
+    with Enclave(adapter=pool, tool_handler=gated, timeout=20_000) as enclave:
+        runs = [asyncio.create_task(enclave.run(f"return await callTool('t', {{i: {i}}})")) for i in range(6)]
+        assert await wait_until(lambda: len(running) == 2 and pool.stats().queue_length == 4, timeout=10)
+        stats = pool.stats()
+        assert stats.workers["busy"] == 2 and stats.runs_in_flight == 6
+        release.set()
+        results = await asyncio.gather(*runs)
+    assert [r.value for r in results] == list(range(6))
+    assert most == 2  # a worker serves one run at a time, also while that run waits for its tools
+    stats = pool.stats()
+    assert stats.spawned == 2 and stats.runs == 6 and stats.queue_length == 0 and stats.crashes == 0
 
 
 # ---- hard limits ----
@@ -243,22 +254,28 @@ async def test_memory_cap_kills_the_worker(make_pool: MakePool) -> None:
         assert (await enclave.run("return 'fresh'")).value == "fresh"
 
 
-async def test_a_kill_ends_other_runs_on_the_worker_cleanly(make_pool: MakePool) -> None:
-    async def slow(name: str, args: dict[str, Any], context: Any) -> Any:
-        await asyncio.sleep(0.8)
-        return 1
+async def test_a_deadline_kill_ends_only_the_run_that_overran(make_pool: MakePool) -> None:
+    release = asyncio.Event()
+    entered = asyncio.Event()
 
-    pool = make_pool(1)
-    options = {"tool_handler": slow, "memory_limit": 1 << 30, "security_level": "PERMISSIVE"}
+    async def gated(name: str, args: dict[str, Any], context: Any) -> Any:
+        entered.set()
+        await release.wait()
+        return "waited"
+
+    pool = make_pool(2)
+    options = {"tool_handler": gated, "memory_limit": 1 << 30, "security_level": "PERMISSIVE"}
     with Enclave(adapter=pool, **options) as enclave:
-        await enclave.run("return 0")
-        waiting = asyncio.create_task(enclave.run("return await callTool('slow', {})", timeout=5000))
-        await asyncio.sleep(0.1)
+        await asyncio.gather(enclave.run("return 0"), enclave.run("return 0"))  # both workers started
+        waiting = asyncio.create_task(enclave.run("return await callTool('slow', {})", timeout=20_000))
+        await asyncio.wait_for(entered.wait(), 10)
         stuck = await enclave.run(STUCK, timeout=200)
-        other = await asyncio.wait_for(waiting, 3)
-    assert stuck.error is not None and stuck.error.code is ErrorCode.TIMEOUT
-    assert other.error is not None and other.error.name == "WorkerCrashedError"
-    assert "another script" in other.error.message
+        assert stuck.error is not None and stuck.error.code is ErrorCode.TIMEOUT
+        assert pool.stats().timeout_kills == 1
+        release.set()
+        other = await asyncio.wait_for(waiting, 10)
+    assert other.value == "waited", other.error
+    assert pool.stats().crashes == 0
 
 
 async def test_hung_sync_tool_does_not_hold_the_caller(make_pool: MakePool) -> None:
@@ -308,7 +325,7 @@ async def test_idle_workers_exit_and_come_back(make_pool: MakePool) -> None:
 
 
 async def test_queue_is_bounded(make_pool: MakePool) -> None:
-    pool = make_pool(1, max_runs_per_worker=1, max_queue=2)
+    pool = make_pool(1, max_queue=2)
     observed: list[WorkerPoolStats] = []
 
     async def watch() -> None:
@@ -330,7 +347,7 @@ async def test_queue_is_bounded(make_pool: MakePool) -> None:
 
 
 async def test_a_queued_run_times_out_in_the_queue(make_pool: MakePool) -> None:
-    pool = make_pool(1, max_runs_per_worker=1)
+    pool = make_pool(1)
     with Enclave(adapter=pool, max_iterations=LOOPS) as enclave:
         await enclave.run("return 0")
         long = asyncio.create_task(enclave.run(busy(700), timeout=5000))
@@ -343,7 +360,7 @@ async def test_a_queued_run_times_out_in_the_queue(make_pool: MakePool) -> None:
 
 
 async def test_a_run_cancelled_in_the_queue_leaves_the_pool_idle(make_pool: MakePool) -> None:
-    pool = make_pool(1, max_runs_per_worker=1)
+    pool = make_pool(1)
     with Enclave(adapter=pool, max_iterations=LOOPS) as enclave:
         await enclave.run("return 0")
         long = asyncio.create_task(enclave.run(busy(400), timeout=5000))

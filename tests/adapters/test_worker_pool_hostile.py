@@ -5,14 +5,16 @@ The stand-in workers are real processes that answer the first message with somet
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 import tracemalloc
+from typing import Any
 
 import pytest
 
-from enclave_vm.adapters.worker_pool import WorkerChannel
-from enclave_vm.adapters.worker_process import WorkerProcess
+from enclave_vm import Enclave, ErrorCode, WorkerPoolOptions
+from enclave_vm.adapters.worker_pool import WorkerChannel, WorkerPoolAdapter, WorkerProcess
 from enclave_vm.bridge.codec import ValueLimits
 from enclave_vm.bridge.dispatch import ToolDispatcher
 from enclave_vm.bridge.driver import drive
@@ -139,8 +141,82 @@ def test_a_final_value_outside_the_limits_is_a_protocol_violation(case: str) -> 
     assert "value" in outcome.message
 
 
+HONEST = {
+    "raw-json-number": 'final("9" * 5000)',
+    "deep-value": 'final("[" * 3000 + "]" * 3000)',
+    # 65536 console bytes (the limits above): each line's UTF-8 bytes and its newline.
+    "console-at-the-cap": 'slice_(["€" * 21845], OK1)',
+    "console-lines-at-the-cap": 'slice_(["x" * 654] * 100, OK1)',
+}
+
+
+@pytest.mark.parametrize("case", sorted(HONEST))
+def test_what_an_honest_engine_can_send_is_accepted(case: str) -> None:
+    outcome, worker, _ = run_against(HONEST[case])
+    assert outcome.ok, outcome
+    assert worker.cause != "protocol"
+
+
+def test_one_byte_over_the_console_cap_is_a_violation() -> None:
+    outcome, worker, _ = run_against(HONEST["console-at-the-cap"].replace("21845", "21845 + 'x'"))
+    assert outcome.name == "WorkerCrashedError" and worker.cause == "protocol"
+
+
+def test_a_second_answer_nobody_asked_for_is_a_violation() -> None:
+    # One write, so that the host finds both frames in its first read.
+    answer = (
+        'frames = [json.dumps(["slice", run, [], [], 0, "", "", [True, v, "", "", "", "", ""], None, [], [], False])'
+        '.encode() for v in ("1", "2")]; send_raw(b"".join(len(f).to_bytes(4, "big") + f for f in frames))'
+    )
+    outcome, worker, _ = run_against(answer)
+    assert outcome.name == "WorkerCrashedError" and worker.cause == "protocol"
+
+
 def test_a_deep_value_within_the_size_limit_is_passed_on() -> None:
     # The engine caps a returned value's size, not its depth (the in-process adapter returns it as is).
     value = "[" * 40 + "]" * 40
     outcome, _, _ = run_against(f'slice_([], [True, "{value}", "", "", "", "", ""])')
     assert outcome.ok and outcome.value_json == value
+
+
+# ---- through the pool ----
+
+UNASKED_WHILE_IDLE = """
+import fcntl, struct, termios
+final("1")
+while struct.unpack("i", fcntl.ioctl(1, termios.FIONREAD, b"\\0\\0\\0\\0"))[0]:  # until the host read it
+    time.sleep(0.001)
+send_raw(b"\\0\\0\\0\\2[]")
+"""
+
+
+async def run_in_pool_against(monkeypatch: pytest.MonkeyPatch, answer: str) -> tuple[Any, WorkerPoolAdapter]:
+    command = [sys.executable, "-I", "-c", STAND_IN.replace("{answer}", answer)]
+    original = WorkerProcess.spawn
+    monkeypatch.setattr(WorkerProcess, "spawn", lambda self, _command=None: original(self, command))
+    pool = WorkerPoolAdapter(WorkerPoolOptions(pool_size=1))
+    enclave = Enclave(adapter=pool)
+    return await enclave.run("return 1"), pool
+
+
+async def test_a_violation_through_the_pool_kills_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, pool = await run_in_pool_against(monkeypatch, HOSTILE["value-not-json"])
+    try:
+        assert result.error is not None and result.error.code is ErrorCode.RUNTIME_ERROR
+        assert result.error.name == "WorkerCrashedError"
+        stats = pool.stats()
+        assert stats.crashes == 1 and stats.runs == 1
+    finally:
+        pool.dispose()
+
+
+async def test_an_idle_worker_that_sends_unasked_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, pool = await run_in_pool_against(monkeypatch, UNASKED_WHILE_IDLE)
+    try:
+        assert result.value == 1  # its run was answered honestly; what came after costs no run
+        deadline = time.monotonic() + 10
+        while pool.stats().crashes == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert pool.stats().crashes == 1 and pool.stats().runs == 1
+    finally:
+        pool.dispose()

@@ -194,3 +194,67 @@ def engine_attack(program: str, expect: Expect, limits: EngineLimits | None = No
     growth = rss() - before
     assert growth < RSS_BOUND, f"host RSS grew by {growth / 2**20:.0f} MiB"
     return outcome
+
+
+# ---- the engine-only path through an adapter: any adapter kind, no guard ----
+
+
+@dataclass
+class ToolLog:
+    """A tool handler that records every call it ran (the sentinel tools behind it)."""
+
+    calls: list[str] = field(default_factory=list)
+
+    def __call__(self, name: str, args: dict[str, Any], context: dict[str, Any] | None) -> Any:
+        self.calls.append(name)
+        if name == "mark":
+            return "marked"
+        if name == "lone":
+            return "\udc00"
+        if name == "pair-as-two":
+            return "\ud83d\ude00"
+        if name == "astral":
+            return "\U0001f600"
+        return sentinel_tools(name, args, context)
+
+
+async def run_on_adapter(
+    adapter: Any, program: str, limits: EngineLimits | None = None, tools: ToolLog | None = None
+) -> tuple[RunOutcome, ToolLog, float]:
+    """Drive one program through `adapter.execute` (no guard); (outcome, tool log, wall seconds)."""
+    limits = limits or engine_limits()
+    log = tools or ToolLog()
+    started = time.monotonic()
+    request = StartRequest(
+        program=program, globals_json="{}", limits=limits, deadline=started + limits.timeout_ms / 1000.0
+    )
+    dispatcher = ToolDispatcher(log, None, None, ValueLimits(limits.max_value_bytes, limits.max_value_depth))
+    outcome = await adapter.execute(request, dispatcher)
+    return outcome, log, time.monotonic() - started
+
+
+def outcome_value(outcome: RunOutcome) -> Any:
+    return json.loads(outcome.value_json) if outcome.value_json else None
+
+
+async def adapter_attack(
+    adapter: Any, program: str, expect: Expect, limits: EngineLimits | None = None
+) -> tuple[RunOutcome, ToolLog]:
+    """`engine_attack` through an adapter: the code/value, no sentinel, no `mark` tool call ever ran, and
+    the adapter still serves the next run."""
+    outcome, log, _ = await run_on_adapter(adapter, program, limits)
+    found = leaked(repr(outcome))
+    assert not found, f"host sentinel leaked: {found}"
+    if outcome.ok:
+        assert expect.value is not _MISSING, f"expected {expect.describe()}, got value {outcome.value_json[:200]!r}"
+        value = outcome_value(outcome)
+        assert value == expect.value, f"expected {expect.describe()}, got value {repr(value)[:200]}"
+    else:
+        assert ErrorCode(outcome.code) in expect.codes, (
+            f"expected {expect.describe()}, got {outcome.code}: {outcome.name}: {outcome.message[:300]}"
+        )
+    assert "mark" not in log.calls, "a tool call ran after a terminal limit tripped"
+    check_host_untouched()
+    after, _, _ = await run_on_adapter(adapter, wrap("return 1"))
+    assert after.ok and after.value_json == "1", f"the next run failed: {after}"
+    return outcome, log

@@ -90,3 +90,17 @@ def strict(adapter_kind: str, shared_adapters: Any) -> Iterator[Enclave]:
         adapter_kind, shared_adapters, tool_handler=sentinel_tools, security_level="STRICT", timeout=2000
     ) as enclave:
         yield enclave
+
+
+@pytest.fixture(scope="module")
+def raw_adapter(adapter_kind: str, shared_adapters: Any) -> Iterator[Any]:
+    """The adapter of the current kind, to drive programs below the guard (`adapter_attack`)."""
+    from enclave_vm.adapters.inprocess import InProcessAdapter
+
+    shared = shared_adapters.get(adapter_kind)
+    if shared is not None:
+        yield shared
+        return
+    own = InProcessAdapter()
+    yield own
+    own.dispose()

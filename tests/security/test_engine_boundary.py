@@ -77,11 +77,11 @@ RAW: list[tuple[str, str, Expect]] = [
         "return await callTool('echo', { get x() { return callTool('echo', {}) } })",
         returns({"x": {}}),
     ),
-    ("sparse-join", "const a = []; a.length = 2 ** 32 - 1; return a.join('')", fails(RE)),
+    ("sparse-join", "const a = []; a.length = 2 ** 32 - 1; return a.join('')", fails(ML)),
     (
         "reflect-apply-native-join",
         "const a = []; a.length = 2 ** 32 - 1; return Reflect.apply(Array.prototype.join, a, [''])",
-        fails(RE),
+        fails(ML),
     ),
     ("typed-array-huge", "return new Uint8Array(2 ** 31).length", fails(ML, RE)),  # RangeError vs allocator
     ("settle-forgery", "return typeof globalThis.settle", returns("undefined")),

@@ -8,10 +8,24 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """JSON text with every lone surrogate written as its `\\uXXXX` escape.
+
+    A Python string may hold lone surrogates (a tool returned one); the encoder writes them raw, which
+    no engine reads back as the same string (not UTF-8). Outside string literals JSON text has no such
+    character, so escaping them in place keeps the text's meaning: every engine parses the same string.
+    """
+    if _LONE_SURROGATE.search(text) is None:
+        return text
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class CodecError(ValueError):
@@ -72,6 +86,7 @@ def encode(value: Any, limits: ValueLimits, what: str = "value") -> str:
         raise CodecError(f"{what} is nested too deeply", too_large=True) from None
     except (TypeError, ValueError) as exc:
         raise CodecError(f"{what} is not JSON data ({exc})") from None
+    text = escape_surrogates(text)
     if len(text) > limits.max_bytes or len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
         raise CodecError(f"{what} exceeds {limits.max_bytes} bytes", too_large=True)
     _check_shape(value, limits, what)

@@ -11,8 +11,9 @@ import json
 import time
 from importlib import resources
 
+from ..bridge.codec import escape_surrogates
 from ..bridge.protocol import FinalRecord, StartRequest, Step, ToolCall, ToolResult, make_step
-from ..outcome import RunEnded, script_code
+from ..outcome import RunEnded, limit_code, script_code
 from ..outcome import now as run_clock
 
 PRELUDE = resources.files(__package__).joinpath("prelude.js").read_text(encoding="utf-8")
@@ -51,7 +52,9 @@ def settle_payload(results: list[ToolResult]) -> str:
     return (
         "["
         + ",".join(
-            f"[{int(r.id)},1,{r.payload}]" if r.ok else f"[{int(r.id)},0,{json.dumps(r.payload, ensure_ascii=False)}]"
+            f"[{int(r.id)},1,{r.payload}]"
+            if r.ok
+            else f"[{int(r.id)},0,{escape_surrogates(json.dumps(r.payload, ensure_ascii=False))}]"
             for r in results
         )
         + "]"
@@ -81,7 +84,7 @@ def parse_state(text: object, memory_usage: int | None, *, jobs_pending: bool = 
             calls=calls,
             stdout=[str(line) for line in lines],
             iterations=int(iterations),
-            terminal_code=str(sticky),
+            terminal_code=limit_code(sticky),
             terminal_message=str(sticky_message),
             final=record,
             memory_usage=memory_usage,
