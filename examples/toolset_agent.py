@@ -60,12 +60,11 @@ async def assign_ticket(id: int, assignee: str) -> Ticket:
     return ticket
 
 
-# What a model might send as `function.arguments` (OpenAI) over three turns: first a `while` loop,
-# which AgentScript does not allow; then a misspelt tool argument; then a script that works.
+# What a model might send as `function.arguments` (OpenAI) over three turns: first a tool the host does
+# not have (refused before anything runs, with a suggestion); then a misspelt tool argument; then a script
+# that works.
 TRIES = [
-    """const open = await callTool('tickets:list', { priority: 'high' });
-let i = 0;
-while (i < open.length) { i++; }
+    """const open = await callTool('tickets:lst', { priority: 'high' });
 return open;""",
     """const urgent = await callTool('tickets:list', { priorty: 'high' });
 return urgent.length;""",

@@ -106,7 +106,8 @@ def test_every_option_is_a_typed_keyword_only_parameter() -> None:
     parameters = inspect.signature(Enclave).parameters
     assert list(parameters) == [
         "security_level", "timeout", "max_tool_calls", "max_iterations", "memory_limit", "tool_handler",
-        "globals", "scoring_gate", "adapter", "verbose_errors", "sidecar", "durable", "max_state_bytes",
+        "globals", "scoring_gate", "adapter", "verbose_errors", "sidecar", "durable", "max_state_bytes", "language",
+        "tool_names", "max_concurrent_tool_calls",
     ]  # fmt: skip
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters.values())
     assert all(p.annotation is not inspect.Parameter.empty for p in parameters.values())

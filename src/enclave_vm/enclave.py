@@ -4,6 +4,7 @@ and turns what comes back into the public result models."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import hashlib
 import inspect
@@ -11,7 +12,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,10 +42,11 @@ from .durable.runs import DurableRuns, Replay
 from .durable.session import Session
 from .durable.state_store import StateStore
 from .engine.syntax import compile_issue
-from .guard import policy_for
+from .guard import LANGUAGES, Language, policy_for
 from .guard.cache import PreparedCache
 from .guard.instrument import PositionMap
 from .guard.policy import RESERVED_PREFIXES
+from .guard.tool_names import KnowsToolNames
 from .outcome import RunEnded
 from .outcome import now as run_clock
 from .results import (
@@ -96,6 +98,7 @@ class _RunPlan:
     max_tool_calls: int
     context: dict[str, Any] | None
     state_json: str | None
+    language: Language = "javascript"
     replay: Replay | None = None
     events: EventSink | None = None
 
@@ -123,6 +126,9 @@ class Enclave:
         sidecar: SidecarOptions | Mapping[str, Any] | None = None,
         durable: DurableOptions | Mapping[str, Any] | Literal[False] | None = _DEFAULT_DURABLE,
         max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
+        language: Language = "javascript",
+        tool_names: Sequence[str] | None = None,
+        max_concurrent_tool_calls: int = 8,
     ) -> None:
         """Every option is keyword-only; limits left at None take the security level's default.
 
@@ -140,6 +146,11 @@ class Enclave:
             sidecar: Keep large tool results host-side and give the script a reference.
             durable: Where paused runs keep their journals (`Suspend`, `resume()`); None or False disables.
             max_state_bytes: Cap on the JSON of a run's `state`.
+            language: "javascript" or "typescript" (types are removed before validation).
+            tool_names: The host's tool names, when the handler does not say them (a `Toolset` does): the
+                script may then call `tools.a.b(args)`, and a literal name nobody has is refused.
+            max_concurrent_tool_calls: Tool calls of one batch (`Promise.all`) running at once; also the size
+                of the Enclave's own thread pool for sync tools.
         """
         self.security_level: SecurityLevel = parse_level(security_level)
         defaults = LEVEL_DEFAULTS[self.security_level]
@@ -156,6 +167,13 @@ class Enclave:
         if handler is not None and not callable(handler):
             raise TypeError(f"tool_handler must be callable; got {type(handler).__name__}")
         self.tool_handler: ToolHandler | None = handler
+        self.language: Language = _check_language(language)
+        self.tool_names: tuple[str, ...] | None = _tool_names(tool_names, handler)
+        self.max_concurrent_tool_calls = check_int("max_concurrent_tool_calls", max_concurrent_tool_calls, minimum=1)
+        # Sync tools run here, not on the driving thread nor the default executor: a hung one holds one thread.
+        self._tool_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.max_concurrent_tool_calls, thread_name_prefix="enclave-tool"
+        )
         self.verbose_errors = verbose_errors
         if not isinstance(self.verbose_errors, bool):
             raise TypeError("verbose_errors must be a bool")
@@ -185,7 +203,7 @@ class Enclave:
             raise TypeError("adapter must implement EnclaveAdapter (execute() and dispose())")
         self._adapter: EnclaveAdapter = adapter if adapter is not None else InProcessAdapter()
         self._adapter_name = _ADAPTER_NAMES.get(type(self._adapter).__name__, type(self._adapter).__name__)
-        self._policy = policy_for(self.security_level, self.globals)
+        self._policy = policy_for(self.security_level, self.globals, self.tool_names)
         self._prepared = PreparedCache(self._policy)
         self._gate: Any = None
         if self.scoring_gate is not None:
@@ -210,12 +228,13 @@ class Enclave:
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
         state: Any = _NO_STATE,
+        language: Language | None = None,
     ) -> ExecutionResult:
         """Run `code`; every failure of the script is a result, never an exception (`result.unwrap()` or
         `result.raise_for_error()` turn one into an `EnclaveError`). With `state`, the
         script sees a mutable JSON copy as the global `state` and `result.state` is its value after a
-        successful run (the state as given after a failed one)."""
-        return await self._execute(self._plan(code, timeout, context, max_tool_calls, state))
+        successful run (the state as given after a failed one). `language="typescript"` takes TypeScript."""
+        return await self._execute(self._plan(code, timeout, context, max_tool_calls, state, language))
 
     def stream(
         self,
@@ -225,10 +244,11 @@ class Enclave:
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
         state: Any = _NO_STATE,
+        language: Language | None = None,
     ) -> RunStream:
         """Run `code` and yield its events as they happen: console lines, tool calls and results, then the
         `ResultEvent`, last and exactly once. Leaving the stream early cancels the run."""
-        plan = self._plan(code, timeout, context, max_tool_calls, state)
+        plan = self._plan(code, timeout, context, max_tool_calls, state, language)
         return RunStream(lambda sink: self._execute(dataclasses.replace(plan, events=sink)))
 
     def session(self, state: Any = None, *, store: StateStore | None = None, key: str | None = None) -> Session:
@@ -281,7 +301,13 @@ class Enclave:
         return self._sync_loop().run_until_complete(self.resume(token, value, error=error, context=context))
 
     def _plan(
-        self, code: str, timeout: int | None, context: dict[str, Any] | None, max_tool_calls: int | None, state: Any
+        self,
+        code: str,
+        timeout: int | None,
+        context: dict[str, Any] | None,
+        max_tool_calls: int | None,
+        state: Any,
+        language: Language | None = None,
     ) -> _RunPlan:
         """Check a run's arguments (bad input raises here, before anything runs)."""
         if self._disposed:
@@ -305,6 +331,7 @@ class Enclave:
             max_tool_calls=tool_limit,
             context=dict(context) if context is not None else None,
             state_json=state_json,
+            language=self.language if language is None else _check_language(language),
         )
 
     def _value_limits(self) -> ValueLimits:
@@ -333,13 +360,15 @@ class Enclave:
         scoring = None
 
         with telemetry.child_span("enclave.validate"):
-            prepared = self._prepared.prepare(code)
+            prepared = self._prepared.prepare(code, plan.language)
         if prepared.instrumented is None:
             return self._failed(_validation_error(prepared.issues), started, state=plan.given_state())
 
         if self._gate is not None:
             with telemetry.child_span("enclave.score") as score_span:
-                decision = await self._gate.evaluate(code, parsed=prepared.parsed, timeout=deadline - run_clock())
+                decision = await self._gate.evaluate(
+                    prepared.javascript or code, parsed=prepared.parsed, timeout=deadline - run_clock()
+                )
                 telemetry.set_score(score_span, decision.result)
             scoring = decision.result
             if decision.blocked:
@@ -370,6 +399,7 @@ class Enclave:
             state_json=plan.state_json,
             record_entropy=self._durable is not None,
             entropy=plan.replay.journal.entropy if plan.replay is not None else (),
+            tool_names=self.tool_names,
         )
         tools = ToolDispatcher(
             handler=telemetry.traced_handler(self.tool_handler),
@@ -379,6 +409,8 @@ class Enclave:
             sidecar=self._sidecar.begin_run(deadline) if self._sidecar is not None else None,
             call_log=self._durable.call_log(plan.replay) if self._durable is not None else None,
             events=plan.events,
+            executor=self._tool_pool,
+            max_concurrent=self.max_concurrent_tool_calls,
         )
         try:
             outcome = await self._adapter.execute(request, tools)
@@ -404,7 +436,7 @@ class Enclave:
         if outcome.paused is not None and self._durable is not None and tools.call_log is not None:
             replayed = plan.replay.journal.entropy if plan.replay is not None else ()
             result.suspended = await self._durable.pause(
-                code=code,
+                code=prepared.javascript or code,  # resumed as JavaScript: TypeScript's types are gone already
                 timeout=plan.timeout_ms,
                 max_tool_calls=plan.max_tool_calls,
                 state_json=plan.state_json,
@@ -436,11 +468,14 @@ class Enclave:
         context: dict[str, Any] | None = None,
         max_tool_calls: int | None = None,
         state: Any = _NO_STATE,
+        language: Language | None = None,
     ) -> ExecutionResult:
         """`run()` for code without an event loop (async tool handlers run on a private loop)."""
         loop = self._sync_loop()
         return loop.run_until_complete(
-            self.run(code, timeout=timeout, context=context, max_tool_calls=max_tool_calls, state=state)
+            self.run(
+                code, timeout=timeout, context=context, max_tool_calls=max_tool_calls, state=state, language=language
+            )
         )
 
     async def run_tool_call(
@@ -475,13 +510,14 @@ class Enclave:
         )
 
     # ---- validation ----
-    async def validate(self, code: str) -> ValidationResult:
-        return self.validate_sync(code)
+    async def validate(self, code: str, *, language: Language | None = None) -> ValidationResult:
+        return self.validate_sync(code, language=language)
 
-    def validate_sync(self, code: str) -> ValidationResult:
+    def validate_sync(self, code: str, *, language: Language | None = None) -> ValidationResult:
         if not isinstance(code, str):
             raise TypeError(f"code must be a str; got {type(code).__name__}")
-        prepared = self._prepared.prepare(code)  # shared with run(): a validated script is not prepared again
+        chosen = self.language if language is None else _check_language(language)
+        prepared = self._prepared.prepare(code, chosen)  # shared with run(): a validated script is not prepared again
         issues = list(prepared.issues)
         if prepared.instrumented is not None:  # valid for the guard: the engine must compile it too
             refused = compile_issue(prepared.instrumented)
@@ -495,6 +531,7 @@ class Enclave:
             return
         self._disposed = True
         self._adapter.dispose()
+        self._tool_pool.shutdown(wait=False, cancel_futures=True)  # a hung sync tool keeps only its own thread
         if self._sidecar is not None:
             self._sidecar.close()
         if self._durable is not None:
@@ -625,6 +662,28 @@ class Enclave:
                           "traceback": failure.traceback}  # fmt: skip
             error.stack = (error.stack + "\n" if error.stack else "") + failure.traceback
         return ExecutionResult(success=False, error=error, stdout=stdout, stats=stats)
+
+
+def _check_language(value: object) -> Language:
+    if value == "javascript":
+        return "javascript"
+    if value == "typescript":
+        return "typescript"
+    raise ValueError(f"language must be one of {', '.join(LANGUAGES)}; got {value!r}")
+
+
+def _tool_names(value: object, handler: object) -> tuple[str, ...] | None:
+    """The host's tool names, sorted: given, or known to the handler (a `Toolset`), or None."""
+    if value is None and isinstance(handler, KnowsToolNames):
+        value = handler.tool_names()
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise TypeError(f"tool_names must be a list of str; got {type(value).__name__}")
+    for name in value:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"tool_names must hold non-empty str; got {name!r}")
+    return tuple(sorted(set(value)))
 
 
 def _handler_repr(handler: ToolHandler) -> str:

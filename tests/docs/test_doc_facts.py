@@ -38,10 +38,16 @@ def test_security_levels_table_matches_the_defaults(level: SecurityLevel) -> Non
 
 def test_security_levels_globals_and_memory() -> None:
     text = read("docs/security-levels.md")
-    extra = sorted(LEVEL_GLOBALS[SecurityLevel.SECURE] - LEVEL_GLOBALS[SecurityLevel.STRICT])
-    row = next(line for line in text.splitlines() if line.startswith("| `parseInt`"))
-    assert sorted(re.findall(r"`(\w+)`", row)) == extra
-    assert all(LEVEL_GLOBALS[level] == LEVEL_GLOBALS[SecurityLevel.SECURE] for level in list(SecurityLevel)[1:])
+    rows = [line for line in text.splitlines() if line.startswith("| `") and line.endswith(("| yes |", "| no |"))]
+    listed: dict[SecurityLevel, set[str]] = {level: set() for level in SecurityLevel}
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        if "when the host" in cells[0]:
+            continue
+        for level, cell in zip(SecurityLevel, cells[1:], strict=True):
+            if cell == "yes":
+                listed[level] |= set(re.findall(r"`(\w+)`", cells[0]))
+    assert listed == {level: set(LEVEL_GLOBALS[level]) for level in SecurityLevel}
     assert f"{DEFAULT_MEMORY_LIMIT // (1024 * 1024)} MiB by default" in text
 
 

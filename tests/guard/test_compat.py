@@ -30,6 +30,16 @@ def bad(code: str, rule: str) -> Row:
     return (code, rule, rule, rule, rule)
 
 
+def from_secure(code: str, rule: str) -> Row:
+    """The original's verdict at STRICT; accepted from SECURE up (error classes, Promise, Map/Set)."""
+    return (code, rule, "ok", "ok", "ok")
+
+
+def from_standard(code: str, rule: str) -> Row:
+    """The original's verdict at STRICT and SECURE; accepted from STANDARD up (regex, function, while, class)."""
+    return (code, rule, rule, "ok", "ok")
+
+
 VALID = [
     # tool orchestration
     ok("const users = await callTool('users:list', {limit: 10}); return users.filter(u => u.active).map(u => u.name);"),
@@ -261,16 +271,16 @@ ATTACKS = [
     bad("new Proxy({}, {get: () => 1})", "forbidden-global"),
     bad("Reflect.construct(Array, [])", "forbidden-global"),
     bad("Symbol.iterator", "forbidden-global"),
-    bad("Promise.resolve(1)", "forbidden-global"),
-    bad("new Promise((resolve) => resolve(1))", "forbidden-global"),
-    bad("await Promise.all([callTool('a', {}), callTool('b', {})])", "forbidden-global"),
-    bad("new Map([[1, 2]])", "forbidden-global"),
-    bad("new Set([1])", "forbidden-global"),
+    from_secure("Promise.resolve(1)", "forbidden-global"),
+    ("new Promise((resolve) => resolve(1))", "forbidden-global", *["restricted-global"] * 3),
+    from_secure("await Promise.all([callTool('a', {}), callTool('b', {})])", "forbidden-global"),
+    from_secure("new Map([[1, 2]])", "forbidden-global"),
+    from_secure("new Set([1])", "forbidden-global"),
     bad("new WeakMap()", "forbidden-global"),
     bad("new WeakRef({})", "forbidden-global"),
     bad("new FinalizationRegistry(() => 1)", "forbidden-global"),
-    bad("throw new Error('boom')", "forbidden-global"),
-    bad("try { null.x } catch (e) { return e instanceof TypeError }", "forbidden-global"),
+    from_secure("throw new Error('boom')", "forbidden-global"),
+    from_secure("try { null.x } catch (e) { return e instanceof TypeError }", "forbidden-global"),
     bad("new SharedArrayBuffer(1024)", "forbidden-global"),
     bad("Atomics.wait(new Int32Array(1), 0, 0)", "forbidden-global"),
     bad("WebAssembly.instantiate(new Uint8Array([]))", "forbidden-global"),
@@ -306,8 +316,9 @@ ATTACKS = [
     bad("import.meta.url", "no-import"),
     bad("with ({x: 1}) { x }", "no-with"),
     # denial of service
-    bad("while (true) {}", "forbidden-loop"),
-    bad("do {} while (true)", "forbidden-loop"),
+    ("while (true) {}", "forbidden-loop", "forbidden-loop", "infinite-loop", "infinite-loop"),
+    ("do {} while (true)", "forbidden-loop", "forbidden-loop", "infinite-loop", "infinite-loop"),
+    from_standard("let n = 0; while (true) { if (++n > 2) break; }", "forbidden-loop"),
     bad("for (const k in {a: 1}) {}", "forbidden-loop"),
     bad("for (;;) {}", "infinite-loop"),
     bad("for (let i = 0; ; i++) {}", "infinite-loop"),
@@ -324,21 +335,22 @@ ATTACKS = [
     bad("'x'.padEnd(1e8)", "max-repeat"),
     bad("const f = () => f(); f()", "ok-placeholder"),
     # functions and classes
-    bad("function f() { return 1 }", "no-function-declaration"),
-    bad("async function f() {}", "no-function-declaration"),
+    from_standard("function f() { return 1 }", "no-function-declaration"),
+    from_standard("async function f() {}", "no-function-declaration"),
     bad("function* gen() { yield 1 }", "no-function-declaration"),
-    bad("const f = function () {}", "no-function-expression"),
+    from_standard("const f = function () {}", "no-function-expression"),
     bad("const g = function* () { yield 1 }", "no-function-expression"),
     bad("const o = {toString() { return 'x' }}", "no-method"),
     bad("const o = {get secret() { return 1 }}", "no-method"),
     bad("const o = {set v(x) {}}", "no-method"),
     bad("const o = {valueOf() { return 1 }}; o + 1", "no-method"),
-    bad("class Evil { constructor() {} }", "no-class"),
+    from_standard("class Evil { constructor() {} }", "no-class"),
     bad("class A extends Array {}", "no-class"),
-    bad("const C = class {}", "no-class"),
-    bad("/(a+)+$/.test('aaaaaaaaaaaaaaaaaaaaaaaaaaaa!')", "no-regex"),
-    bad("new RegExp('(a+)+')", "no-regex"),
-    bad("'abc'.replace(/b/g, 'x')", "no-regex"),
+    ok("const C = class {}"),  # the original accepts classes holding only fields
+    ok("class Point { x = 0; y = 0 } return new Point().x;"),
+    from_standard("/(a+)+$/.test('aaaaaaaaaaaaaaaaaaaaaaaaaaaa!')", "no-regex"),
+    from_standard("new RegExp('(a+)+')", "no-regex"),
+    from_standard("'abc'.replace(/b/g, 'x')", "no-regex"),
     # tool abuse
     bad("const t = 'admin:delete'; await callTool(t, {})", "dynamic-tool-name"),
     bad("await callTool('a' + ':b', {})", "dynamic-tool-name"),
@@ -373,7 +385,7 @@ ATTACKS = [
     bad("<!-- hidden\nreturn 1", "unsupported-syntax"),
     bad("const x = 1 +;", "syntax-error"),
     bad("return {a: 1", "syntax-error"),
-    bad("Boolean(1)", "unknown-global"),
+    secure_up("Boolean(1)"),
     bad("new Uint8Array(8)", "unknown-global"),
     bad("escape('x')", "unknown-global"),
     bad("Iterator.from([])", "unknown-global"),

@@ -9,7 +9,7 @@ from test_compat import TABLE
 
 from enclave_vm.config import LEVEL_DEFAULTS, SecurityLevel
 from enclave_vm.guard import policy_for, validate_code
-from enclave_vm.guard.language import RULES
+from enclave_vm.guard.language import CONSTRUCTS, RULES, Construct
 from enclave_vm.guard.policy import LEVEL_GLOBALS
 from enclave_vm.guard.reference import agentscript_reference
 
@@ -45,3 +45,15 @@ def test_every_rule_id_the_guard_reports_is_documented() -> None:
     }
     assert reported <= set(RULES)
     assert len(reported) >= 25
+
+
+@pytest.mark.parametrize("construct", CONSTRUCTS, ids=[c.example[:40] for c in CONSTRUCTS])
+def test_each_construct_example_is_valid_from_its_level_only(construct: Construct) -> None:
+    """The reference's one example per construct: accepted from its level up (the names it uses declared)."""
+    names = ("page", "a", "b", "user", "items", "total", "r", "ids", "list", "text", "get", "id")
+    for level in SecurityLevel:
+        issues = [i for i in validate_code(construct.example, policy_for(level, names)) if i.severity == "error"]
+        if list(SecurityLevel).index(level) >= list(SecurityLevel).index(SecurityLevel(construct.first)):
+            assert issues == [], (level, issues)
+        elif construct.first != "STRICT":
+            assert issues, level

@@ -117,8 +117,6 @@ REJECTED = [
     ("import fs from 'fs'", "no-import"),
     ("export const a = 1", "no-import"),
     ("import.meta", "no-import"),
-    ("let i = 0; while (i < 3) { i++; }", "forbidden-loop"),
-    ("do { } while (false)", "forbidden-loop"),
     ("const o = {}; for (const k in o) {}", "forbidden-loop"),
     ("for (;;) {}", "infinite-loop"),
     ("for (;;) { break; }", "infinite-loop"),
@@ -135,21 +133,23 @@ REJECTED = [
     ("for (; 1 || 0;) {}", "infinite-loop"),
     ("for (; 2 - 1;) {}", "infinite-loop"),
     ("let i = 0; for (; i < 3 || true;) {}", "infinite-loop"),
-    ("function f() {}", "no-function-declaration"),
-    ("async function f() {}", "no-function-declaration"),
     ("function* g() {}", "no-function-declaration"),
-    ("const f = function () {};", "no-function-expression"),
-    ("const f = async function () {};", "no-function-expression"),
     ("const g = function* () {};", "no-function-expression"),
     ("const o = { m() { return 1; } };", "no-method"),
     ("const o = { get x() { return 1; } };", "no-method"),
     ("const o = { set x(v) {} };", "no-method"),
     ("const o = { async m() {} };", "no-method"),
-    ("class A {}", "no-class"),
-    ("const A = class {};", "no-class"),
-    ("return /a+/.test('aa');", "no-regex"),
-    ("return RegExp('a')", "no-regex"),
-    ("return new RegExp('a')", "no-regex"),
+    ("const A = class { get x() { return 1; } };", "no-class"),
+    ("class A { static { } }", "no-class"),
+    ("class A { #x = 1 }", "no-class"),
+    ("class A { *g() {} }", "no-class"),
+    ("class A extends Array {}", "no-class"),
+    ("class A extends (1, Object) {}", "no-class"),
+    ("function* g() { yield 1 }", "no-function-declaration"),
+    ("const f = function () { return this; };", "forbidden-identifier"),
+    ("class A { m() { const f = function () { return this; }; } }", "forbidden-identifier"),
+    ("class A { [this.x] = 1 }", "forbidden-identifier"),
+    ("Promise.prototype", "forbidden-property"),
     ("return this", "forbidden-identifier"),
     ("const f = () => arguments", "forbidden-identifier"),
     ("globalThis.x = 1", "forbidden-identifier"),
@@ -163,16 +163,10 @@ REJECTED = [
     ("new Proxy({}, {})", "forbidden-global"),
     ("Reflect.ownKeys({})", "forbidden-global"),
     ("Symbol('x')", "forbidden-global"),
-    ("Promise.all([])", "forbidden-global"),
-    ("new Map()", "forbidden-global"),
-    ("new Set()", "forbidden-global"),
     ("new WeakMap()", "forbidden-global"),
     ("new WeakSet()", "forbidden-global"),
     ("new WeakRef({})", "forbidden-global"),
     ("new FinalizationRegistry(() => 1)", "forbidden-global"),
-    ("throw new Error('x')", "forbidden-global"),
-    ("throw new TypeError('x')", "forbidden-global"),
-    ("throw new RangeError('x')", "forbidden-global"),
     ("throw new AggregateError([])", "forbidden-global"),
     ("throw new InternalError('x')", "forbidden-global"),
     ("WebAssembly.compile", "forbidden-global"),
@@ -230,7 +224,6 @@ REJECTED = [
     ("__ag_iter()", "reserved-identifier"),
     ("const __safe_y = 1", "reserved-identifier"),
     ("not_declared + 1", "unknown-global"),
-    ("Boolean(1)", "unknown-global"),
     ("BigInt(1)", "unknown-global"),
     ("new Uint8Array(4)", "unknown-global"),
     ("Array(1000001)", "max-array-size"),
@@ -282,6 +275,57 @@ def test_forbidden_code_is_rejected(code: str, rule: str, level: SecurityLevel) 
     assert rule in rules(code, level)
 
 
+#: (code, rule, the first level that accepts it): the constructs the levels above STRICT add.
+REJECTED_BELOW = [
+    ("let i = 0; while (i < 3) { i++; }", "forbidden-loop", SecurityLevel.STANDARD),
+    ("do { } while (false)", "forbidden-loop", SecurityLevel.STANDARD),
+    ("function f() {}", "no-function-declaration", SecurityLevel.STANDARD),
+    ("async function f() {}", "no-function-declaration", SecurityLevel.STANDARD),
+    ("const f = function () {};", "no-function-expression", SecurityLevel.STANDARD),
+    ("const f = async function () {};", "no-function-expression", SecurityLevel.STANDARD),
+    ("return /a+/.test('aa');", "no-regex", SecurityLevel.STANDARD),
+    ("return RegExp('a')", "no-regex", SecurityLevel.STANDARD),
+    ("return new RegExp('a')", "no-regex", SecurityLevel.STANDARD),
+    ("Promise.all([])", "forbidden-global", SecurityLevel.SECURE),
+    ("new Map()", "forbidden-global", SecurityLevel.SECURE),
+    ("new Set()", "forbidden-global", SecurityLevel.SECURE),
+    ("throw new Error('x')", "forbidden-global", SecurityLevel.SECURE),
+    ("throw new TypeError('x')", "forbidden-global", SecurityLevel.SECURE),
+    ("throw new RangeError('x')", "forbidden-global", SecurityLevel.SECURE),
+    ("Boolean(1)", "unknown-global", SecurityLevel.SECURE),
+    ("class A { constructor() { this.x = 1; } }", "no-class", SecurityLevel.STANDARD),
+    ("let i = 0; while (true) { if (++i > 3) break; }", "forbidden-loop", SecurityLevel.STANDARD),
+    ("const m = new Map(); return m instanceof Map;", "forbidden-global", SecurityLevel.SECURE),
+    ("return [0, 1].filter(Boolean);", "unknown-global", SecurityLevel.SECURE),
+]
+
+
+@pytest.mark.parametrize(("code", "rule", "first"), REJECTED_BELOW)
+def test_added_constructs_start_at_their_level(code: str, rule: str, first: SecurityLevel) -> None:
+    for level in LEVELS:
+        if LEVELS.index(level) < LEVELS.index(first):
+            assert rule in rules(code, level), level
+        else:
+            assert errors(code, level) == [], level
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "new Promise((resolve) => resolve(1))",
+        "Error.captureStackTrace({})",
+        "const P = Promise; P.all([])",
+        "const f = (x) => x; f(Error)",
+        "Map.groupBy([], (x) => x)",
+        "Promise.withResolvers()",
+        "new RegExp.prototype.exec('a')",
+    ],
+)
+def test_unlocked_globals_are_used_only_in_their_forms(code: str) -> None:
+    assert "forbidden-global" in rules(code, SecurityLevel.STRICT) or "no-regex" in rules(code, SecurityLevel.STRICT)
+    assert rules(code, SecurityLevel.PERMISSIVE) & {"restricted-global", "forbidden-property"}
+
+
 def test_eval_message_is_exact_and_first() -> None:
     found = issues("eval('x')")
     assert found[0].message == "Identifier 'eval' is not allowed"
@@ -293,12 +337,13 @@ def test_eval_message_is_exact_and_first() -> None:
 def test_every_issue_is_returned_not_only_the_first() -> None:
     code = "eval('a');\nwhile (1) {}\nconst f = function () {};\nthis.x;\nnew Proxy({}, {});"
     assert {"no-eval", "forbidden-loop", "no-function-expression", "forbidden-identifier", "forbidden-global"} <= (
-        rules(code)
+        rules(code, SecurityLevel.SECURE)
     )
+    assert {"no-eval", "infinite-loop", "forbidden-identifier", "forbidden-global"} == rules(code)
 
 
 def test_messages_say_what_to_do() -> None:
-    (issue,) = issues("let i = 0; while (i < 1) { i++; }")
+    (issue,) = issues("let i = 0; while (i < 1) { i++; }", SecurityLevel.SECURE)
     assert "while" in issue.message and "for (const x of items)" in issue.message
 
 
@@ -439,7 +484,7 @@ OBFUSCATED_NAMES = [
     ("\\u0061rguments", "forbidden-identifier"),
     ("({eval})", "no-eval"),
     ("const {Proxy} = o", "forbidden-global"),
-    ("const f = (Promise) => Promise", "forbidden-global"),
+    ("const f = (Proxy) => Proxy", "forbidden-global"),
     ("\\u005f_ag_x", "reserved-identifier"),
 ]
 
@@ -502,13 +547,14 @@ def test_positions_count_characters_not_bytes() -> None:
 
 
 def test_positions_of_each_rule() -> None:
-    assert at("x;\n  while (x) {}", "forbidden-loop") == [(2, 3)]
+    assert at("x;\n  while (x) {}", "forbidden-loop", SecurityLevel.SECURE) == [(2, 3)]
+    assert at("x;\n  while (1) {}", "infinite-loop") == [(2, 3)]
     assert at("\nfor (;;) {}", "infinite-loop") == [(2, 1)]
     assert at("const o = {};\no[ 'constr' + 'uctor' ];", "forbidden-property") == [(2, 4)]
     assert at("const n = 1;\ncallTool( n );", "dynamic-tool-name") == [(2, 11)]
     assert at("JSON.parse('1',\n   (k, v) => v)", "json-callback") == [(2, 4)]
     assert at("const f = () =>\n   this;", "forbidden-identifier") == [(2, 4)]
-    assert at("const a = [\n  1,,\n  /x/];", "no-regex") == [(3, 3)]
+    assert at("const a = [\n  1,,\n  /x/];", "no-regex", SecurityLevel.SECURE) == [(3, 3)]
     assert at("const a = ;", "syntax-error") == [(1, 9)]
     assert at("if (1) {", "syntax-error") == [(1, 9)]
 

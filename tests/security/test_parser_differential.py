@@ -38,6 +38,8 @@ from enclave_vm.guard.instrument import instrument
 from enclave_vm.guard.parse import ParsedScript, parse_script
 
 POLICY = policy_for(SecurityLevel.STRICT, ["t"])
+#: The level that accepts regular expressions, functions, `while` and classes: their boundaries too.
+STANDARD_POLICY = policy_for(SecurityLevel.STANDARD, ["t"])
 
 # ---------------------------------------------------------------- the engine side (swappable)
 
@@ -355,3 +357,84 @@ def test_whatever_the_guard_accepts_reads_the_same_in_the_engine(code: str) -> N
     if prepare(code, POLICY).valid:
         found = readings(code)
         assert found.agree, f"{code!r}: real {found.real} canonical {found.canonical}"
+
+
+# ---------------------------------------------------------------- the constructs STANDARD adds
+
+#: Heads that end in a regular expression, a function, a class or a loop of the levels above SECURE.
+_STANDARD_HEADS = [
+    *_HEADS, "function h() {}", "async function h() {}", "x = function () {}", "x = async function () {}",
+    "class C {}", "x = class {}", "class D { m() { return 1 } }", "while (x) { break }", "do {} while (0)",
+    "x = /a/g", "x = /'/", "x = /`/", "x = /[/]/", "x = /\\//", "x = y / 2 / g", "if (x) /a/.test('a')",
+    "x = (function () {})", "x = new (class {})()", "class E { x", "class E { static", "class E { get",
+    "class E { set", "class E { async", "class E { x = 1",
+]  # fmt: skip
+_STANDARD_TAILS = [*_TAILS, "m() { return t(9) } }\nreturn new E()", " }", "[t(8)]() {} }", "(v) { t(7) } }"]
+_STANDARD_MARKERS = [*_MARKERS, "/a/", "/'/", "/`/", "function", "class", "while", "do"]
+_STANDARD_BOUNDARY = st.tuples(
+    st.sampled_from(_STANDARD_HEADS),
+    st.sampled_from(_SEPARATORS),
+    st.sampled_from(_STANDARD_MARKERS),
+    st.sampled_from(_SEPARATORS),
+    st.sampled_from(_OPERANDS),
+    st.sampled_from(_SEPARATORS),
+    st.sampled_from(_HIDERS),
+    st.sampled_from(_STANDARD_TAILS),
+).map("".join)
+_STANDARD_SCRIPT = st.lists(_STANDARD_BOUNDARY, min_size=1, max_size=3).map(lambda parts: _PRELUDE + "\n".join(parts))
+
+
+@settings(
+    derandomize=True,
+    database=None,
+    max_examples=1500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(_STANDARD_SCRIPT)
+def test_whatever_standard_accepts_reads_the_same_in_the_engine(code: str) -> None:
+    if prepare(code, STANDARD_POLICY).valid:
+        found = readings(code)
+        assert found.agree, f"{code!r}: real {found.real} canonical {found.canonical}"
+
+
+#: Regular expressions, functions and classes at the boundaries where a reader could differ.
+STANDARD_AGREEING: list[tuple[str, str]] = [
+    ("regex-after-block", "let x = 1; {}\n/a/.test('a'); return t(x)"),
+    ("division-after-paren-expression", "let a = 4, g = 2; a = (a)\n/2/g; return t(a)"),
+    ("regex-holding-quote", "const r = /'/; t(1); return r.test(\"'\")"),
+    ("regex-holding-backtick", "const r = /`/; t(1); return r.source"),
+    ("regex-class-with-slash", "return t(/[/]/.test('/'))"),
+    ("function-declaration-then-regex", "function h() {}\n/a/.test('a'); return t(1)"),
+    ("class-declaration-then-regex", "class C {}\n/a/.test('a'); return t(1)"),
+    ("while-break", "let x = 0; while (true) { if (++x > 2) break; } return t(x)"),
+    ("do-while-asi", "let x = 0; do x++; while (x < 3) t(x); return x"),
+]
+
+
+@pytest.mark.parametrize("code", [c[1] for c in STANDARD_AGREEING], ids=[c[0] for c in STANDARD_AGREEING])
+def test_standard_neighbours_read_the_same(code: str) -> None:
+    assert prepare(code, STANDARD_POLICY).valid, prepare(code, STANDARD_POLICY).issues
+    assert readings(code).agree
+
+
+#: Function and class expressions used as a left operand: an expression may end after their body.
+STANDARD_DEFENSIVE: list[tuple[str, str]] = [
+    ("function-expression-then-regex", "const g = 1; let q = function () {}\n/'/; t(1); '/g //'\nreturn 1"),
+    ("class-expression-then-regex", "const g = 1; let q = class {}\n/'/; t(1); '/g //'\nreturn 1"),
+    ("async-line-break-function", "async\nfunction h() {}\nreturn t(1)"),
+    ("class-field-then-computed", "class C { x\n['y']() { return 1 } }\nreturn t(1)"),
+    ("class-static-line-break", "class C { static\nm() {} }\nreturn t(1)"),
+    ("class-get-line-break", "class C { get\nm() { return t(9) } }\nreturn t(1)"),
+    ("class-set-line-break", "class C { set\nm(v) { t(9) } }\nreturn t(1)"),
+]
+
+
+@pytest.mark.parametrize("code", [c[1] for c in STANDARD_DEFENSIVE], ids=[c[0] for c in STANDARD_DEFENSIVE])
+def test_standard_rejects_the_ambiguous_neighbours(code: str) -> None:
+    assert not prepare(code, STANDARD_POLICY).valid
+
+
+def test_invisible_characters_after_a_regex_holding_a_backtick_are_seen() -> None:
+    code = "let x = 1; /`/.test('a')\nx\n\u00a0`${t(9)}`; return 2"
+    assert "invisible-character" in {issue.rule for issue in prepare(code, STANDARD_POLICY).issues}

@@ -49,7 +49,7 @@ async def test_openai_arguments_json_text_run_and_answer_value_and_stdout(enclav
 
 
 async def test_validation_errors_carry_every_issue_with_line_and_column(enclave: Enclave) -> None:
-    answer = await enclave.run_tool_call({"code": "const a = 1;\nwhile (a) {}\neval('x');"})
+    answer = await enclave.run_tool_call({"code": "const a = 1;\nfor (const k in a) {}\neval('x');"})
     content = parsed(answer)
     assert answer.is_error and content["ok"] is False
     error = content["error"]
@@ -123,7 +123,8 @@ async def test_large_values_are_truncated_for_the_model(enclave: Enclave) -> Non
 
 
 async def test_scoring_blocks_report_their_signals() -> None:
-    async with Enclave(tool_handler=tools, scoring_gate={"block_threshold": 30}) as enclave:
+    # a plain handler (the Toolset's __call__) does not tell its names: the unknown tools reach the gate
+    async with Enclave(tool_handler=tools.__call__, scoring_gate={"block_threshold": 30}) as enclave:
         answer = await enclave.run_tool_call(
             {
                 "code": "const u = await callTool('users:list', { limit: 100000 });\n"

@@ -406,10 +406,19 @@ async def test_non_json_results_are_clear_tool_errors(toolset_enclave: Enclave, 
     assert result.error.message == message
 
 
-async def test_unknown_tool_lists_the_available_ones(toolset_enclave: Enclave) -> None:
-    result = await toolset_enclave.run("return await callTool('users:delete', {})")
-    assert result.error is not None and result.error.code is ErrorCode.TOOL_ERROR
-    assert result.error.message == "Unknown tool 'users:delete'; available tools: users:list, tickets, crm:save, odd"
+async def test_unknown_tool_is_refused_before_the_run_with_a_suggestion(toolset_enclave: Enclave) -> None:
+    """A Toolset tells the Enclave its names: a literal name it lacks is an `unknown-tool` issue."""
+    result = await toolset_enclave.run("return await callTool('users:lst', {})")
+    assert result.error is not None and result.error.code is ErrorCode.VALIDATION_ERROR
+    assert result.error.data is not None
+    (issue,) = result.error.data["issues"]
+    assert issue["rule"] == "unknown-tool" and "did you mean 'users:list'?" in issue["message"]
+
+
+async def test_unknown_tool_called_directly_lists_the_available_ones() -> None:
+    with pytest.raises(UnknownToolError) as unknown:
+        await make_toolset().call("users:delete", {})
+    assert str(unknown.value) == "Unknown tool 'users:delete'; available tools: users:list, tickets, crm:save, odd"
 
 
 async def test_direct_calls_raise_typed_errors() -> None:

@@ -49,6 +49,8 @@ class StartRequest:
     """Report the Math.random()/Date values the script sees (durable runs journal them)."""
     entropy: tuple[float, ...] = ()
     """Values to give back first, in order (a resumed durable run replays its journal)."""
+    tool_names: tuple[str, ...] | None = None
+    """The host's tool names, when known: the prelude builds the script's `tools` namespace from them."""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,12 @@ class WireError(ValueError):
 
 
 def start_message(run: int, request: StartRequest) -> list[Any]:
-    extras = {"state_json": request.state_json, "record_entropy": request.record_entropy, "entropy": request.entropy}
+    extras = {
+        "state_json": request.state_json,
+        "record_entropy": request.record_entropy,
+        "entropy": request.entropy,
+        "tool_names": request.tool_names,
+    }
     return ["start", run, request.program, request.globals_json, request.limits.to_dict(), request.deadline, extras]
 
 
@@ -64,6 +69,7 @@ def read_start(message: list[Any]) -> StartRequest:
         state_json=extras["state_json"],
         record_entropy=bool(extras["record_entropy"]),
         entropy=tuple(float(v) for v in extras["entropy"]),
+        tool_names=None if extras.get("tool_names") is None else tuple(str(v) for v in extras["tool_names"]),
     )
 
 

@@ -215,7 +215,9 @@
     if (sticky) throw terminal();
     if (cfg !== null) checkDeadline();
   };
-  const tickHook = () => {
+  // `target` is the `new.target` of a script's `function`: those are never constructors.
+  const tickHook = (target) => {
+    if (target !== undefined) throw new TypeErrorCtor('A function cannot be called with new; use a class');
     if (sticky) throw terminal();
     if (++ticks >= 64) { ticks = 0; checkDeadline(); }
   };
@@ -262,14 +264,27 @@
   const rejected = (e) => new PromiseCtor((_, reject) => reject(e));
 
   // ---- callTool ----
-  const callTool = (name, args) => {
+  // `{ throwOnError: false }`: a tool failure resolves to { ok: false, error: { message } } instead of
+  // rejecting (limits stay terminal: they still throw).
+  const softFailure = (message) => {
+    const error = { message };
+    return { ok: false, error };
+  };
+  const failed = (soft, message) => soft ? new PromiseCtor((resolve) => resolve(softFailure(message)))
+    : rejected(toolError(message));
+  const callTool = (name, args, options) => {
     if (sticky) throw terminal();
+    let soft = false;
+    if (options !== undefined && options !== null && typeof options === 'object') {
+      const d = getOwnPropertyDescriptor(options, 'throwOnError');
+      soft = d !== undefined && 'value' in d && d.value === false;
+    }
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
-      return rejected(toolError('callTool: the tool name must be a non-empty string of at most 256 characters'));
+      return failed(soft, 'callTool: the tool name must be a non-empty string of at most 256 characters');
     }
     if (args === undefined) args = {};
     if (args === null || typeof args !== 'object' || isArray(args)) {
-      return rejected(toolError('callTool: arguments for "' + name + '" must be an object'));
+      return failed(soft, 'callTool: arguments for "' + name + '" must be an object');
     }
     if (toolCalls >= cfg.maxToolCalls) {
       throw trip('MAX_TOOL_CALLS', 'Maximum tool calls exceeded (' + cfg.maxToolCalls + ')');
@@ -282,11 +297,11 @@
       if (isExhaustion(e, 0) || isProtoOf(RangeErrorCtor.prototype, e)) {
         throw trip('MEMORY_LIMIT_EXCEEDED', 'Tool arguments for "' + name + '" are too large or too deep');
       }
-      return rejected(toolError('callTool: arguments for "' + name + '" are not JSON-serializable'));
+      return failed(soft, 'callTool: arguments for "' + name + '" are not JSON-serializable');
     }
     if (sticky) throw terminal(); // a getter read while serializing may have tripped a limit
     if (typeof json !== 'string' || json[0] !== '{') {
-      return rejected(toolError('callTool: arguments for "' + name + '" must serialize to a JSON object'));
+      return failed(soft, 'callTool: arguments for "' + name + '" must serialize to a JSON object');
     }
     if (utf8Length(json, cfg.maxValueBytes) > cfg.maxValueBytes) {
       throw trip('MEMORY_LIMIT_EXCEEDED',
@@ -297,7 +312,57 @@
     outbox[outbox.length] = id;
     outbox[outbox.length] = name;
     outbox[outbox.length] = json;
-    return new PromiseCtor((resolve, reject) => { pending[id] = [resolve, reject]; });
+    return new PromiseCtor((resolve, reject) => { pending[id] = [resolve, reject, soft]; });
+  };
+
+  // `tools.a.b(args, options)` for each tool named `a:b` or `a.b` (identifier segments), built at init.
+  const isSegment = (s) => {
+    if (s.length === 0 || s.length > 64) return false;
+    for (let i = 0; i < s.length; i++) {
+      const c = charCodeAt(s, i);
+      const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
+      if (!letter && !(i > 0 && c >= 48 && c <= 57)) return false;
+    }
+    return true;
+  };
+  const segments = (name) => {
+    const parts = nullArray();
+    let start = 0;
+    for (let i = 0; i <= name.length; i++) {
+      const c = i < name.length ? charCodeAt(name, i) : 58;
+      if (c === 58 || c === 46) { // ':' or '.'
+        const part = apply(String.prototype.slice, name, [start, i]);
+        if (!isSegment(part)) return null;
+        parts[parts.length] = part;
+        start = i + 1;
+      }
+    }
+    return parts;
+  };
+  const toolsObject = (names) => {
+    const root = setPrototypeOf({}, null);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      const parts = typeof name === 'string' ? segments(name) : null;
+      if (parts === null || parts.length > 8) continue;
+      let node = root;
+      for (let j = 0; node !== null && j < parts.length - 1; j++) {
+        const next = own(node, parts[j]);
+        if (next === undefined) {
+          const made = setPrototypeOf({}, null);
+          defineProperty(node, parts[j], { value: made, enumerable: true });
+          node = made;
+        } else {
+          node = typeof next === 'object' ? next : null; // a tool of that name holds the spot: use callTool
+        }
+      }
+      const leaf = parts[parts.length - 1];
+      if (node !== null && own(node, leaf) === undefined) {
+        const call = (args, options) => callTool(name, args, options);
+        defineProperty(node, leaf, { value: freeze(call), enumerable: true });
+      }
+    }
+    return deepFreeze(root);
   };
 
   // ---- error names, read without running guest code ----
@@ -1051,6 +1116,7 @@
         const globals = parse(c.globals);
         const names = getOwnPropertyNames(globals);
         for (let i = 0; i < names.length; i++) defineGlobal(names[i], deepFreeze(globals[names[i]]));
+        if (isArray(c.toolNames)) defineGlobal('tools', toolsObject(c.toolNames));
         if (typeof c.state === 'string') {
           hasState = true;
           defineProperty(G, 'state', { value: parse(c.state), writable: true, enumerable: false, configurable: false });
@@ -1080,7 +1146,8 @@
           const entry = pending[r[0]];
           if (entry === undefined) continue;
           delete pending[r[0]];
-          if (r[1]) entry[0](r[2]);
+          if (entry[2]) entry[0](r[1] ? { ok: true, value: r[2] } : softFailure(r[2]));
+          else if (r[1]) entry[0](r[2]);
           else entry[1](toolError(r[2]));
         }
         return undefined;

@@ -39,6 +39,7 @@ def init_config(request: StartRequest) -> str:
             "recordEntropy": request.record_entropy,
             "maxRecorded": limits.max_recorded_values,
             "entropy": list(request.entropy),
+            "toolNames": None if request.tool_names is None else list(request.tool_names),
         }
     )
 

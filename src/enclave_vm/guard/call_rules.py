@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 from .checker import Checker, Node, Registry, arguments_of, count_text, member_parts
 from .language import advice
-from .statics import first_named, node_text, static_number, unwrap
+from .policy import TOOLS_GLOBAL
+from .statics import first_named, node_text, static_number, static_string, unwrap
+from .tool_names import suggestion, unknown_path_message
 
 registry = Registry()
 
@@ -24,6 +26,8 @@ def _call(c: Checker, node: Node) -> None:
             _check_tool_call(c, node, node.child_by_field_name("arguments"))
         elif name == "Array":
             _check_array_length(c, node)
+    elif kind == "member_expression" and c.tool_paths is not None and _check_namespace_call(c, function):
+        return
     elif c.methods_present and kind in ("member_expression", "subscript_expression"):
         obj, prop = member_parts(c, function)
         if prop in c.methods_present and obj is not None:
@@ -50,9 +54,35 @@ def _check_tool_call(c: Checker, call: Node, args: Node | None) -> None:
         return
     kind = name.type
     if kind == "string" or (kind == "template_string" and b"${" not in c.raw(name)):
+        known = c.policy.tool_names
+        if known is not None:
+            literal = static_string(name)
+            if literal is not None and literal not in known:
+                message = f"Tool '{literal}' is not a tool of this host{suggestion(literal, known)}; "
+                c.report("unknown-tool", message + advice("unknown-tool"), name)
         return
     message = "The tool name given to callTool must be a string literal; " + advice("dynamic-tool-name")
     c.report("dynamic-tool-name", message, name)
+
+
+def _check_namespace_call(c: Checker, function: Node) -> bool:
+    """`tools.a.b(...)`: a static path to a tool of the host. True when `function` is rooted at `tools`."""
+    path: list[str] = []
+    node: Node | None = function
+    while node is not None and node.type == "member_expression":
+        prop = node.child_by_field_name("property")
+        if prop is None or prop.type != "property_identifier":
+            return False
+        path.append(c.name_of(prop))
+        node = node.child_by_field_name("object")
+    if node is None or node.type != "identifier" or c.name_of(node) != TOOLS_GLOBAL:
+        return False
+    c.tool_callees.add(node.start_byte)
+    paths = c.tool_paths or {}
+    key = tuple(reversed(path))
+    if key not in paths:
+        c.report("unknown-tool", unknown_path_message(key, paths) + advice("unknown-tool"), function)
+    return True
 
 
 def _literal_length(c: Checker, call: Node) -> float | None:

@@ -7,17 +7,22 @@ from operator import attrgetter
 
 import tree_sitter
 
+from ..config import SecurityLevel
 from ..results import ValidationIssue
 from .bindings import bound_names
 from .identifiers import Problem, decode_name, identifier_problems, key_problem
-from .language import FORBIDDEN_OBJECT_METHODS, FORBIDDEN_PROPERTIES, advice
+from .language import FORBIDDEN_NAMES, FORBIDDEN_OBJECT_METHODS, FORBIDDEN_PROPERTIES, advice
 from .parse import ParsedScript
-from .policy import LEVEL_GLOBALS, MUTABLE_GLOBALS, GuardPolicy
+from .policy import LEVEL_GLOBALS, MUTABLE_GLOBALS, TOOLS_GLOBAL, GuardPolicy
 from .statics import static_string, unwrap
+from .tool_names import cached_paths
+from .uses import restricted_use
 
 Node = tree_sitter.Node
 
 _ANY_LEVEL_GLOBALS = frozenset().union(*LEVEL_GLOBALS.values())
+#: Forbidden names a level's own globals allow again; a custom global never does.
+UNLOCKABLE_NAMES = frozenset(FORBIDDEN_NAMES) & _ANY_LEVEL_GLOBALS
 SUSPICIOUS_VALUES = FORBIDDEN_PROPERTIES | FORBIDDEN_OBJECT_METHODS
 # Fragments of which every suspicious name contains one: fewer substring scans than the names themselves.
 _SUSPICIOUS_PARTS = ("onstructor", "roto", "__", "define", "Descriptor", "create")
@@ -46,6 +51,15 @@ class Checker:
         self.tainted: dict[str, str] = {}
         """const name → the forbidden property name it holds (`const k = 'constructor'`)."""
         self.unsupported_until = -1
+        self.regexes: list[Node] = []
+        """Regular expression literals (levels that allow them)."""
+        self.class_names: set[str] = set()
+        self.class_parents: list[tuple[str, Node]] = []
+        """`extends X` to check once every class of the script is known."""
+        self.unlocked = policy.allowed_globals & UNLOCKABLE_NAMES
+        self.tool_paths = None if policy.tool_names is None else cached_paths(policy.tool_names)
+        """`tools.a.b` paths when the host's tools are known."""
+        """Names forbidden below this level that its globals allow (`Promise` from SECURE up)."""
 
     def raw(self, node: Node) -> bytes:
         start, end = node.byte_range
@@ -92,6 +106,11 @@ class Checker:
 
     def finish(self) -> list[ValidationIssue]:
         self._settle_identifiers()
+        for name, heritage in self.class_parents:
+            if name not in self.class_names:
+                message = f"'{name}' is not a class of this script; a class may extend its own classes"
+                extra = ", Error, TypeError or RangeError" if "Error" in self.allowed else ""
+                self.report("no-class", f"{message}{extra}; " + advice("no-class"), heritage)
         declared = self.declared
         for name, node in self.mutations:
             if name not in declared and name not in MUTABLE_GLOBALS:
@@ -111,10 +130,19 @@ class Checker:
         texts = [source[start:end] for start, end in map(_BYTE_RANGE, nodes)]
         allowed, declared = self.allowed, self.declared
         entries: dict[bytes, tuple[str, tuple[Problem, ...], bool]] = {}
+        unlocked = self.unlocked
         for raw in set(texts):
             entry = identifier_problems(raw)
             name = entry[0]
-            if entry[1] or name == "callTool" or (name and name not in allowed and name not in declared):
+            if name in UNLOCKABLE_NAMES:
+                entry = self._level_entry(name, entry)
+            if (
+                entry[1]
+                or name == "callTool"
+                or name in unlocked
+                or name == TOOLS_GLOBAL
+                or (name and name not in allowed and name not in declared)
+            ):
                 entries[raw] = entry
         if not entries:
             return
@@ -136,6 +164,29 @@ class Checker:
                     self.report("dynamic-tool-name", message + advice("dynamic-tool-name"), node)
             elif name not in allowed and name not in declared:
                 self.report("unknown-global", self._unknown_message(name), node)
+            elif name in declared:
+                continue  # the script's own variable of that name
+            elif name in unlocked:
+                problem = restricted_use(self, node, name)
+                if problem is not None:
+                    self.report("restricted-global", problem + advice("restricted-global"), node)
+            elif name == TOOLS_GLOBAL and node.start_byte not in self.tool_callees:
+                message = "'tools' may only be used to call a tool directly: 'await tools.users.list({ limit: 5 })'; "
+                self.report("dynamic-tool-name", message + advice("dynamic-tool-name"), node)
+
+    def _level_entry(
+        self, name: str, entry: tuple[str, tuple[Problem, ...], bool]
+    ) -> tuple[str, tuple[Problem, ...], bool]:
+        """A forbidden name some level allows: no problem where it is allowed, else say which levels have it."""
+        if name in self.unlocked:
+            return name, (), False
+        first = next(level for level in SecurityLevel if name in LEVEL_GLOBALS[level])
+        rule = FORBIDDEN_NAMES[name]
+        message = (
+            f"Identifier '{name}' is not allowed at the {self.policy.level.value} security level "
+            f"(it is available from {first.value} up); {advice(rule)}"
+        )
+        return name, (*((rule, message),), *entry[1][1:]), True
 
     def _unknown_message(self, name: str) -> str:
         level = self.policy.level.value

@@ -24,6 +24,14 @@ check them, a property test compares both readings on generated code):
   arrow on the left of an operator, a call, a member access, a tagged template or `?` is rejected
   (`check_arrow_position`).
 
+- Regular expression literals (levels that accept them): the pre-scan's literal scanner does not know
+  them, so a quote or backtick inside one (`/'/`, ``/`/``) could make it take the code after it for a
+  string and miss an invisible character or a bracket there. With regular expressions in the tree, those
+  checks run again on the text with every regular expression masked out (`check_text_around_regexes`).
+  Where a `/` starts a regular expression is decided by both parsers from the grammar, and the places
+  where the grammar leaves it to a line break are the arrow, function and class expressions used as left
+  operands, rejected above; the property test generates regular expressions at every boundary.
+
 Closed by other layers: `#!` outside position 0 (tree-sitter reports it; QuickJS only skips it at the
 start of the program, which is the runtime's wrapper), escaped keywords (`\\u0077hile`: an identifier
 to tree-sitter, a compile error in QuickJS), legacy octal literals and escapes, `let`/`yield` as names
@@ -37,6 +45,10 @@ from __future__ import annotations
 from ..results import ValidationIssue
 from .checker import Checker, Node
 from .language import advice
+from .prescan import prescan
+
+#: Pre-scan rules whose literal-aware scan a regular expression literal can mislead.
+_LEXED_RULES = frozenset({"invisible-character", "max-nesting"})
 
 #: Leaves whose text is not code: a marker inside one is not a comment to either reader.
 _LITERAL_KINDS = frozenset(
@@ -146,3 +158,26 @@ def check_postfix_position(c: Checker, node: Node) -> None:
     if parent is not None and parent.type in _CALLEE_OF and parent.start_byte == node.start_byte:
         message = "'x++' and 'x--' cannot be called, indexed or tagged; end the statement with ';'; "
         c.report("syntax-error", message + advice("syntax-error"), node)
+
+
+def check_text_around_regexes(c: Checker) -> None:
+    """Run the literal-aware pre-scan checks again with each regular expression literal masked out."""
+    code = c.parsed.code
+    source = c.source
+    pieces: list[str] = []
+    cursor = 0
+    for node in sorted(c.regexes, key=lambda n: n.start_byte):
+        if node.start_byte < cursor:
+            continue
+        pieces.append(source[cursor : node.start_byte].decode("utf-8", "surrogatepass"))
+        length = len(source[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass"))
+        pieces.append("x" * length)  # one character per character: positions stay the same
+        cursor = node.end_byte
+    pieces.append(source[cursor:].decode("utf-8", "surrogatepass"))
+    masked = "".join(pieces)
+    if masked == code:
+        return
+    known = {(issue.rule, str(issue.location)) for issue in c.issues}
+    for issue in prescan(masked, c.policy):
+        if issue.rule in _LEXED_RULES and (issue.rule, str(issue.location)) not in known:
+            c.issues.append(issue)

@@ -16,6 +16,8 @@ from .parse import ParsedScript
 # at checkpoints it hands back: every few dozen iterations (wall-clock check) and at the limit.
 ITER_HOOK = "if(++__ag_c>=__ag_n)__ag_n=__ag_iter(__ag_c);"
 TICK_HOOK = "__ag_tick();"
+#: A `function` also refuses to run as a constructor (`new f()`): the hook throws when `new.target` is set.
+FUNCTION_HOOK = "__ag_tick(new.target);"
 CATCH_HOOK = "__ag_catch"
 THROW_HOOK = "__ag_thr"
 CATCH_VAR = "__ag_e"
@@ -34,6 +36,9 @@ _FUNCTIONS = {
     "generator_function_declaration",
     "method_definition",
 }
+
+
+_PLAIN_FUNCTIONS = {"function_declaration", "function_expression"}
 
 
 @dataclass(order=True)
@@ -84,7 +89,7 @@ def instrument(parsed: ParsedScript) -> Instrumented:
             body = node.child_by_field_name("body")
             if body is not None:
                 if body.type == "statement_block":
-                    _hook_body(body, TICK_HOOK, edits)
+                    _hook_body(body, FUNCTION_HOOK if kind in _PLAIN_FUNCTIONS else TICK_HOOK, edits)
                 else:  # arrow with an expression body
                     _wrap(body, "(__ag_tick(), ", ")", edits)
         elif kind == "catch_clause":

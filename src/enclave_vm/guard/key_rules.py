@@ -10,6 +10,7 @@ from .checker import SUSPICIOUS_VALUES, Checker, Node, Registry
 from .identifiers import key_problem, property_problems
 from .language import FORBIDDEN_OBJECT_METHODS, FORBIDDEN_PROPERTIES, advice
 from .names import decode_string_body
+from .policy import Feature
 from .statics import first_named, static_string
 
 registry = Registry()
@@ -34,7 +35,7 @@ _FOLDABLE_KEYS = frozenset({"binary_expression", "parenthesized_expression", "te
 @registry.on("property_identifier", literal=True)
 def _property(c: Checker, node: Node) -> None:
     name, problems = property_problems(c.raw(node))
-    if problems:
+    if problems and not _is_class_constructor(c, node):
         c.report_problems(problems, node)
     if name in FORBIDDEN_OBJECT_METHODS:
         check_object_method(c, node.parent, name, node)
@@ -46,6 +47,21 @@ def _label(c: Checker, node: Node) -> None:
     if not raw.isascii():
         problems = property_problems(raw)[1]
         c.report_problems(tuple(p for p in problems if p[0] != "forbidden-property"), node)
+
+
+def _is_class_constructor(c: Checker, node: Node) -> bool:
+    """The name of a class's `constructor` method, written plainly, at a level with full classes."""
+    method = node.parent
+    return (
+        method is not None
+        and method.type == "method_definition"
+        and method.parent is not None
+        and method.parent.type == "class_body"
+        and Feature.CLASSES in c.policy.features
+        and c.raw(node) == b"constructor"
+        and method.child(0) is not None
+        and method.child(0).id == node.id  # no `static`, `async`, `get`, `*` before it
+    )
 
 
 def check_object_method(c: Checker, member: Node | None, name: str, at: Node) -> None:

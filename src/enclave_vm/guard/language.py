@@ -34,22 +34,23 @@ _RULE_LIST = (
     Rule("no-import", "`import`, `import()`, `import.meta`, `export`", "call a tool with `callTool` instead"),
     Rule(
         "forbidden-loop",
-        "`while`, `do … while`, `for … in`",
+        "`for … in`; below STANDARD also `while` and `do … while`",
         "use `for (const x of items)`, `for (let i = 0; i < n; i++)` or array methods",
     ),
     Rule(
         "infinite-loop",
-        "`for (;;)` and `for` loops whose test is always true",
+        "`for (;;)`, `for` loops whose test is always true, and `while (true)` loops with no `break`, "
+        "`return` or `throw`",
         "give the loop a condition that ends it: `for (let i = 0; i < n; i++)`",
     ),
     Rule(
         "no-function-declaration",
-        "`function` declarations (also `async function`, `function*`)",
+        "generator declarations (`function*`); below STANDARD every `function` declaration",
         "use an arrow function: `const f = (x) => x * 2`",
     ),
     Rule(
         "no-function-expression",
-        "`function` expressions (also async and generator ones)",
+        "generator expressions (`function* () {}`); below STANDARD every `function` expression",
         "use an arrow function: `(x) => x * 2` or `async (x) => await callTool('name', { x })`",
     ),
     Rule(
@@ -57,15 +58,21 @@ _RULE_LIST = (
         "methods, getters and setters in object literals",
         "use a property holding an arrow function: `{ total: (a, b) => a + b }`",
     ),
-    Rule("no-class", "`class` declarations and expressions", "use plain objects and arrow functions"),
+    Rule(
+        "no-class",
+        "getters, setters, generator methods, `static { }` blocks and `#private` members in classes, `extends` "
+        "of anything but a class of the script or an error class; below STANDARD classes with anything but "
+        "fields",
+        "use fields, methods and a `constructor`; keep state in fields",
+    ),
     Rule(
         "no-regex",
-        "regular expression literals and `RegExp`",
+        "below STANDARD: regular expression literals and `RegExp`",
         "use string methods: `includes`, `startsWith`, `split`, `indexOf`, `replaceAll`",
     ),
     Rule(
         "forbidden-identifier",
-        "`this`, `super`, `arguments`, `globalThis`, `window`, `self`, `global`, "
+        "`this` and `super` outside class bodies, `arguments`, `globalThis`, `window`, `self`, `global`, "
         "`process`, `require`, `module`, `exports`",
         "pass values explicitly as arrow parameters or declare your own variables",
     ),
@@ -83,11 +90,29 @@ _RULE_LIST = (
     ),
     Rule(
         "forbidden-global",
-        "`Proxy`, `Reflect`, `Symbol`, `Promise`, `Map`, `Set`, `WeakMap`, `WeakSet`, `WeakRef`, "
-        "`FinalizationRegistry`, `Error` and its subclasses, `WebAssembly`, `SharedArrayBuffer`, "
-        "`Atomics`, timers, `fetch` and other web APIs",
-        "use plain objects and arrays, `await` tool calls one by one, and throw plain values: "
-        "`throw { message: '...' }`",
+        "`Proxy`, `Reflect`, `Symbol`, `WeakMap`, `WeakSet`, `WeakRef`, `FinalizationRegistry`, the error classes "
+        "other than `Error`, `TypeError`, `RangeError`, `WebAssembly`, `SharedArrayBuffer`, `Atomics`, timers, "
+        "`fetch` and other web APIs; at STRICT also `Promise`, `Map`, `Set` and the error classes",
+        "use plain objects and arrays, and throw `new Error('...')` (at STRICT: `await` tool calls one by one and "
+        "throw plain values: `throw { message: '...' }`)",
+    ),
+    Rule(
+        "restricted-global",
+        "other uses of `Error`, `TypeError`, `RangeError`, `Promise`, `Map`, `Set`, `RegExp` than the listed forms "
+        "(`Error.captureStackTrace`, `new Promise(...)`, `const P = Promise`)",
+        "use the forms listed under Globals: `throw new Error('...')`, `await Promise.all([...])`, `new Map()`",
+    ),
+    Rule(
+        "unknown-tool",
+        "a tool name the host does not have (`callTool('users:lst', ...)`, `tools.users.lst(...)`), when the "
+        "host lists its tools",
+        "call one of the host's tools; the message suggests the closest name",
+    ),
+    Rule(
+        "typescript-runtime-syntax",
+        "TypeScript that generates code: `enum`, `namespace`/`module`, decorators, parameter properties "
+        "(`constructor(private x: T)`)",
+        "use plain objects (`const Color = { Red: 'red' } as const`) and assign fields in the constructor",
     ),
     Rule(
         "unknown-global",
@@ -164,6 +189,52 @@ _RULE_LIST = (
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULE_LIST}
 
+#: Rules that only fire below STANDARD: the constructs they forbid are accepted from there up.
+RULES_BELOW_STANDARD = frozenset({"no-regex"})
+#: Rules that only fire from SECURE up.
+RULES_FROM_SECURE = frozenset({"restricted-global"})
+
+
+@dataclass(frozen=True)
+class Construct:
+    """Something a script may write, from the first level that accepts it, with one example."""
+
+    what: str
+    example: str
+    first: str
+    """The first level that accepts it (STRICT, SECURE or STANDARD)."""
+
+
+CONSTRUCTS = (
+    Construct("`const`, `let`, destructuring, spread, template strings, `?.`, `??`", "const { items = [] } = page; "
+              "const names = [...a, ...b];", "STRICT"),
+    Construct("arrow functions, async ones too", "const double = (x) => x * 2;", "STRICT"),
+    Construct("`if`, `switch`, `? :`, `&&`, `||`", "if (!user) return null;", "STRICT"),
+    Construct("`for`, `for … of` (iterations counted)", "let total = 0; for (const item of items) total += item.price;",
+              "STRICT"),
+    Construct("`try`/`catch`/`finally`, `throw` of any value", "try { await callTool('a', {}); } catch (e) { "
+              "return e.message; }", "STRICT"),
+    Construct("top-level `await` and `return`", "return await callTool('users:list', {});", "STRICT"),
+    Construct("classes holding only fields", "class Point { x = 0; y = 0 }", "STRICT"),
+    Construct("`Error`, `TypeError`, `RangeError`: `new`, `throw`, `instanceof`, `.message`",
+              "if (!r.ok) throw new Error(`lookup failed: ${r.status}`);", "SECURE"),
+    Construct("`Promise.all`, `allSettled`, `race`, `any`, `resolve`, `reject` (tool calls run concurrently)",
+              "const [a, b] = await Promise.all([callTool('a', {}), callTool('b', {})]);", "SECURE"),
+    Construct("`Map`, `Set`, `Boolean`", "const seen = new Set(ids); const tags = list.filter(Boolean);", "SECURE"),
+    Construct("regular expression literals and `RegExp` (backtracking bounded by the timeout)",
+              "const emails = text.match(/[\\w.]+@[\\w.]+/g) ?? [];", "STANDARD"),
+    Construct("`function` declarations and expressions, async ones too (hoisted; no generators, no `this`, "
+              "never called with `new`)", "async function fetchAll(ids) { return Promise.all(ids.map(get)); }",
+              "STANDARD"),
+    Construct("`while` and `do … while` (iterations counted; `while (true)` needs a `break`)",
+              "let cursor = null; do { const p = await callTool('page', { cursor }); cursor = p.next; } "
+              "while (cursor);", "STANDARD"),
+    Construct("classes: fields, methods, a `constructor`, `this` in class bodies, `new`, `extends` of the "
+              "script's classes and of the error classes (no getters/setters, `static {}` or `#private`)",
+              "class NotFound extends Error { constructor(id) { super(`no ${id}`); this.name = 'NotFound'; } }",
+              "STANDARD"),
+)  # fmt: skip
+
 
 def advice(rule_id: str) -> str:
     return RULES[rule_id].instead
@@ -171,7 +242,9 @@ def advice(rule_id: str) -> str:
 
 #: What each allowed global is for, in the reference text.
 GLOBAL_DESCRIPTIONS: dict[str, str] = {
-    "callTool": "`await callTool('name', { ...args })` runs a tool and returns its JSON result",
+    "callTool": "`await callTool('name', { ...args })` runs a tool and returns its JSON result; with "
+    "`{ throwOnError: false }` as a third argument it resolves to `{ ok: true, value }` or "
+    "`{ ok: false, error: { message } }` instead of throwing",
     "console": "`console.log/info/warn/error/debug` write to the captured output",
     "state": "the run's state, when the host gives one: a JSON object the script may change; what it holds "
     "at the end is kept for the next run",
@@ -193,6 +266,18 @@ GLOBAL_DESCRIPTIONS: dict[str, str] = {
     "encodeURIComponent": "URI component encoding",
     "decodeURI": "URI decoding",
     "decodeURIComponent": "URI component decoding",
+    "Error": "`throw new Error('message')`, `e instanceof Error`, `e.message`, `class NotFound extends Error`",
+    "TypeError": "`throw new TypeError('message')`, `e instanceof TypeError`",
+    "RangeError": "`throw new RangeError('message')`, `e instanceof RangeError`",
+    "Promise": "`await Promise.all([callTool('a', {}), callTool('b', {})])` runs tool calls concurrently; also "
+    "`allSettled`, `race`, `any`, `resolve`, `reject`",
+    "Map": "`new Map()`: keys of any type, insertion order kept",
+    "Set": "`new Set(items)`: unique values",
+    "Boolean": "conversion to boolean: `items.filter(Boolean)`",
+    "RegExp": "regular expressions: `/^a+$/i.test(s)`, `new RegExp(pattern, 'g')`; backtracking is bounded by "
+    "the run's timeout",
+    "tools": "`await tools.users.list({ limit: 5 })`: the host's tools by namespace (tool `users:list` or "
+    "`users.list`); takes the same options as callTool",
 }
 
 #: Names that are rejected wherever they appear as identifiers (declarations included), with the rule id.

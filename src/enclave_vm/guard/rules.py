@@ -8,7 +8,7 @@ the whole script (which names it declares) collect candidates during the walk an
 from __future__ import annotations
 
 from ..results import ValidationIssue
-from . import call_rules, key_rules
+from . import call_rules, constructs, key_rules
 from .bindings import parameters_of
 from .checker import Checker, Handler, Node, Registry, root_global
 from .differential import (
@@ -16,11 +16,12 @@ from .differential import (
     check_comment_markers,
     check_line_separators,
     check_postfix_position,
+    check_text_around_regexes,
 )
 from .key_rules import check_destructured_object, note_forbidden_value
 from .language import advice
 from .parse import JAVASCRIPT, ParsedScript
-from .policy import GuardPolicy
+from .policy import Feature, GuardPolicy
 from .statics import first_named, node_text, static_truthiness
 
 registry = Registry()
@@ -35,8 +36,8 @@ def _identifier(c: Checker, node: Node) -> None:
 
 @registry.on("this", "super")
 def _this(c: Checker, node: Node) -> None:
-    kind = node.type
-    c.report("forbidden-identifier", f"'{kind}' is not allowed; " + advice("forbidden-identifier"), node)
+    if not constructs.this_is_allowed(c, node):
+        c.report("forbidden-identifier", constructs.this_message(c, node), node)
 
 
 # -- declarations
@@ -70,39 +71,35 @@ def _catch(c: Checker, node: Node) -> None:
 
 @registry.on("function_declaration", "generator_function_declaration")
 def _function_declaration(c: Checker, node: Node) -> None:
-    c.report(
-        "no-function-declaration",
-        "Function declarations are not allowed; " + advice("no-function-declaration"),
-        node,
-    )
+    constructs.check_function(c, node, "no-function-declaration", "declarations")
     c.declare(node.child_by_field_name("name"))
     c.declare(parameters_of(node))
 
 
 @registry.on("function_expression", "generator_function")
 def _function_expression(c: Checker, node: Node) -> None:
-    c.report(
-        "no-function-expression",
-        "Function expressions are not allowed; " + advice("no-function-expression"),
-        node,
-    )
+    constructs.check_function(c, node, "no-function-expression", "expressions")
+    check_arrow_position(c, node)
     c.declare(node.child_by_field_name("name"))
     c.declare(parameters_of(node))
 
 
 @registry.on("method_definition")
 def _method(c: Checker, node: Node) -> None:
+    c.declare(parameters_of(node))
+    if node.parent is not None and node.parent.type == "class_body":
+        return  # judged with its class
     first = node.child(0) if node.child_count else None
     kinds = {"get": "Getters", "set": "Setters"}
     what = kinds.get(first.type, "Methods") if first is not None else "Methods"
     c.report("no-method", f"{what} are not allowed; " + advice("no-method"), node)
-    c.declare(parameters_of(node))
 
 
 @registry.on("class_declaration", "class")
 def _class(c: Checker, node: Node) -> None:
-    c.report("no-class", "Classes are not allowed; " + advice("no-class"), node)
-    c.declare(node.child_by_field_name("name"))
+    constructs.check_class(c, node)
+    if node.type == "class":
+        check_arrow_position(c, node)
 
 
 # -- statements
@@ -110,8 +107,7 @@ def _class(c: Checker, node: Node) -> None:
 
 @registry.on("while_statement", "do_statement")
 def _while(c: Checker, node: Node) -> None:
-    what = "while" if node.type == "while_statement" else "do … while"
-    c.report("forbidden-loop", f"'{what}' loops are not allowed; " + advice("forbidden-loop"), node)
+    constructs.check_while(c, node)
 
 
 @registry.on("for_in_statement")
@@ -158,7 +154,10 @@ def _meta(c: Checker, node: Node) -> None:
 
 @registry.on("regex")
 def _regex(c: Checker, node: Node) -> None:
-    c.report("no-regex", "Regular expression literals are not allowed; " + advice("no-regex"), node)
+    if Feature.REGEX in c.policy.features:
+        c.regexes.append(node)  # their text is masked for the literal-aware pre-scan checks (differential.py)
+    else:
+        c.report("no-regex", "Regular expression literals are not allowed; " + advice("no-regex"), node)
 
 
 _UNSUPPORTED = {
@@ -294,4 +293,6 @@ def check_rules(parsed: ParsedScript, policy: GuardPolicy) -> list[ValidationIss
         handler = dispatch(node.kind_id)
         if handler is not None:
             handler(checker, node)
+    if checker.regexes:
+        check_text_around_regexes(checker)
     return checker.finish()

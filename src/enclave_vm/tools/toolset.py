@@ -28,6 +28,7 @@ from ..guard import agentscript_reference
 from .code_tool import code_tool_definition
 from .errors import ToolArgumentError, ToolResultError, UnknownToolError
 from .schema import ArgumentError, Arguments, arguments_for, describe, returns_schema
+from .typescript import ToolSignature, typescript_declarations
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -219,6 +220,17 @@ class Toolset:
     def names(self) -> list[str]:
         return list(self._tools)
 
+    def tool_names(self) -> list[str]:
+        """The names an `Enclave` reads from its handler: `tools.a.b(...)` and `unknown-tool` work with them."""
+        return list(self._tools)
+
+    def typescript_declarations(self) -> str:
+        """TypeScript declarations of `callTool` (one overload per tool) and of the `tools` namespace,
+        generated from the tools' JSON Schemas."""
+        return typescript_declarations(
+            ToolSignature(tool.name, tool.description, tool.parameters, tool.returns) for tool in self._tools.values()
+        )
+
     def describe(self) -> list[dict[str, Any]]:
         """Name, description and JSON Schema (arguments, and the result when known) of every tool."""
         return [tool.describe() for tool in self._tools.values()]
@@ -265,16 +277,20 @@ class Toolset:
 
     # ---- prompts for a model ----
     def prompt(self, level: SecurityLevel | str = SecurityLevel.STANDARD) -> str:
-        """What a model needs to write a valid script: the AgentScript reference for `level` and the tools."""
-        return agentscript_reference(level).rstrip("\n") + "\n\n" + self.tools_prompt() + "\n"
+        """What a model needs to write a valid script: the AgentScript reference for `level`, the tools, and
+        their TypeScript declarations."""
+        declarations = "### Declarations\n\n```ts\n" + self.typescript_declarations() + "```\n"
+        return agentscript_reference(level).rstrip("\n") + "\n\n" + self.tools_prompt() + "\n\n" + declarations
 
     def tools_prompt(self) -> str:
         """The tools section of `prompt()`: each tool's name, description and compact schemas."""
         lines = [
             "## Tools",
             "",
-            "Call a tool with `await callTool('name', { ...args })`. Arguments are checked against the schema "
-            "before the tool runs: a wrong, missing or unknown argument throws an Error that names the field.",
+            "Call a tool with `await callTool('name', { ...args })`, or by namespace: `await tools.users.list(args)` "
+            "for the tool `users:list`. Arguments are checked against the schema before the tool runs: a wrong, "
+            "missing or unknown argument throws an Error that names the field (with `{ throwOnError: false }` as "
+            "the last argument the call resolves to `{ ok, value }` or `{ ok: false, error: { message } }`).",
         ]
         if not self._tools:
             lines += ["", "No tools are available."]
