@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import quickjs
+from engine_eval import compiles
 
-
-def compiles(program: str) -> bool:
-    """True when QuickJS compiles `program` (evaluating it only creates the script's function)."""
-    try:
-        quickjs.Context().eval(program)
-    except Exception:
-        return False
-    return True
+__all__ = ["compiles"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-import quickjs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from enclave_vm.guard.parse import parse_script
 from enclave_vm.guard.statics import static_number, static_string
 from enclave_vm.scoring.facts import _Collector, collect
+from engine_eval import value_of
 
 
 def _value_node(code: str) -> tuple[_Collector, object]:
@@ -94,17 +94,12 @@ _NUMBER = st.one_of(
     _DIGITS.map(lambda d: d + "n"),
     _DIGITS.map(lambda d: "." + d),
 )
-_ENGINE = quickjs.Context()
 
 
 def _engine_value(literal: str) -> object:
     """The literal's value in QuickJS (sloppy mode, where legacy octal is allowed), or a sentinel."""
-    try:
-        return json.loads(
-            str(_ENGINE.eval(f"JSON.stringify([{literal}].map((v) => typeof v === 'bigint' ? null : v))"))
-        )[0]
-    except quickjs.JSException:
-        return SyntaxError
+    text = value_of(f"[{literal}].map((v) => typeof v === 'bigint' ? null : v)")
+    return SyntaxError if text is None else json.loads(text)[0]
 
 
 @settings(derandomize=True, database=None, max_examples=300, deadline=None)

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import quickjs
 from attack_helpers import VE, attack, fails, returns, sentinel_tools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,6 +35,7 @@ from enclave_vm.config import SecurityLevel
 from enclave_vm.guard import policy_for, prepare
 from enclave_vm.guard.instrument import instrument
 from enclave_vm.guard.parse import ParsedScript, parse_script
+from engine_eval import evaluate
 
 POLICY = policy_for(SecurityLevel.STRICT, ["t"])
 #: The level that accepts regular expressions, functions, `while` and classes: their boundaries too.
@@ -43,41 +43,36 @@ STANDARD_POLICY = policy_for(SecurityLevel.STANDARD, ["t"])
 
 # ---------------------------------------------------------------- the engine side (swappable)
 
-_RECORDERS = """
-globalThis.__trace = [];
-globalThis.t = (k) => { __trace.push(k); return k; };
-globalThis.__ag_iter = (count, final) => { __trace.push(final ? 'end:' + count : 'i'); return count + 1; };
-globalThis.__ag_tick = () => { __trace.push('f'); };
-globalThis.__ag_catch = (e) => { __trace.push('c'); };
-globalThis.__ag_thr = (v) => { __trace.push('thr'); return v; };
-"""
-_START = """
-__main().then(
-    (v) => { globalThis.__outcome = 'ok:' + JSON.stringify(v); },
-    (e) => { globalThis.__outcome = 'error:' + String(e); });
-"""
+# A test prelude for our engine: recorders for every instrumentation hook and a `t(k)` trace call; `start`
+# runs the program, `drain` hands back the trace and how the program ended.
+_TRACING_PRELUDE = """(() => {
+const trace = [];
+let outcome = 'pending';
+globalThis.t = (k) => { trace.push(k); return k; };
+globalThis.__ag_iter = (count, final) => { trace.push(final ? 'end:' + count : 'i'); return count + 1; };
+globalThis.__ag_tick = () => { trace.push('f'); };
+globalThis.__ag_catch = (e) => { trace.push('c'); };
+globalThis.__ag_thr = (v) => { trace.push('thr'); return v; };
+return (op, arg) => {
+  if (op === 'start') {
+    arg().then((v) => { outcome = 'ok:' + JSON.stringify(v); }, (e) => { outcome = 'error:' + String(e); });
+  }
+  if (op === 'drain') return JSON.stringify([trace, outcome]);
+  return undefined;
+};
+})()"""
 
 
 def run_in_engine(program: str) -> tuple[str, ...]:
     """Compile `program` (an expression evaluating to the script's async function), run it, and return
     its trace; ('compile-error',) when QuickJS does not compile it. The only place that talks to QuickJS."""
-    ctx = quickjs.Context()
-    ctx.set_time_limit(1.0)
-    ctx.set_memory_limit(32 * 1024 * 1024)
-    ctx.eval(_RECORDERS)
-    try:
-        ctx.set("__main", ctx.eval(program))
-    except quickjs.JSException:
+    outcome, text = evaluate(_TRACING_PRELUDE, program)
+    if outcome == "compile-error":
         return ("compile-error",)
-    try:
-        ctx.eval(_START)
-        while ctx.execute_pending_job():
-            pass
-        outcome = str(ctx.eval("String(globalThis.__outcome)"))
-    except quickjs.JSException as exc:  # the time or memory limit: ran code nobody saw
-        outcome = f"engine:{str(exc).splitlines()[0]}"
-    trace: list[Any] = json.loads(str(ctx.eval("JSON.stringify(__trace)")))
-    return (*map(str, trace), outcome)
+    if text is None:  # the time or memory limit: ran code nobody saw
+        return (outcome,)
+    trace, ended = json.loads(text)
+    return (*map(str, trace), str(ended))
 
 
 # ---------------------------------------------------------------- the guard side
