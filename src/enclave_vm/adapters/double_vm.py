@@ -23,7 +23,7 @@ from ..outcome import now as run_clock
 from .engine_threads import EngineThreads
 
 #: The outer deadline trails the inner one, so the engine's own clean TIMEOUT normally wins.
-OUTER_GRACE_S = 2 * TICK_S
+OUTER_GRACE_S = 5 * TICK_S
 #: Compiled code runs on the calling thread's stack; engine threads get a known size on every platform.
 _THREAD_STACK_BYTES = 8 * 1024 * 1024
 

@@ -18,7 +18,6 @@ from .wasm_glue import QuickJsVm
 from .wasm_module import WasmRuntime, get_runtime
 
 _OPS = ("init", "start", "settle", "drain")
-_JOB_CHECK_EVERY = 256
 #: Linear memory allowed while warming (the prelude needs well under this).
 WARM_MEMORY_CAP = 64 * 1024 * 1024
 _WASM32_MAX = 4 * 1024 * 1024 * 1024
@@ -146,11 +145,10 @@ class WasmSession:
 
     def _step(self, warm: WarmWasmContext) -> Step:
         vm = warm.vm
-        count = 0
+        # The clock is checked after every job: one job can be long (a collection over a big heap), and the
+        # inner deadline must stop the engine cleanly, with its output, before the outer epoch traps it.
         while vm.run_job():
-            count += 1
-            if count % _JOB_CHECK_EVERY == 0:
-                self._check_time()
+            self._check_time()
         # No clock check here: draining is cheap (the epoch still bounds it) and keeps the output so far.
         text = vm.call_for_text(warm.ctl, warm.ops["drain"])
         # A C stack that ran into the memory below it may have corrupted the engine: trust nothing it said.
