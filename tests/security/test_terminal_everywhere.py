@@ -11,7 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from attack_helpers import MI, ML, MT, TO, Expect, adapter_attack, attack, engine_limits, fails, instrumented
+from attack_helpers import (
+    MI,
+    ML,
+    MT,
+    TO,
+    Expect,
+    adapter_attack,
+    attack,
+    engine_limits,
+    fails,
+    instrumented,
+    run_on_adapter,
+)
 
 from adapter_kinds import MakeEnclave
 
@@ -52,6 +64,15 @@ async def test_terminal_through_handlers(raw_adapter: Any, trip: str, observer: 
     body = f"const P = {TRIPS[trip]}; " + OBSERVERS[observer]
     timeout, iterations = (300, 10**12) if trip == "timeout" else (1500, 100_000)
     limits = engine_limits(timeout_ms=timeout, memory_limit=16 * 1024 * 1024, max_iterations=iterations)
+    if (trip, observer) == ("timeout", "handler-after-trip"):
+        # The script returns while the tripping loop still runs in the background, long before the
+        # deadline: an engine that ends a step once the script settled returns its value and the tool ran
+        # before any trip. Had the limit tripped first, the run would end TIMEOUT without the tool.
+        outcome, log, _ = await run_on_adapter(raw_adapter, instrumented(body), limits)
+        assert (outcome.ok and outcome.value_json == '"x"' and log.calls == ["mark"]) or (
+            outcome.code == "TIMEOUT" and "mark" not in log.calls
+        ), (outcome.code, log.calls)
+        return
     await adapter_attack(raw_adapter, instrumented(body), fails(CODES[trip]), limits)
 
 
