@@ -79,15 +79,18 @@ SPIN = "for (;;) {}"
 HOSTILE = [
     (
         "getter-on-the-interrupt-error-prototype",
-        # The interrupt is an InternalError: anything that turned it into text would run these.
-        "const P = InternalError.prototype; const spin = { get() { for (;;) {} } };"
-        "Object.defineProperty(P, 'message', spin); Object.defineProperty(P, 'name', spin);"
-        "Object.defineProperty(P, 'stack', spin); Object.defineProperty(P, 'toString', spin);" + SPIN,
+        # The interrupt is an InternalError: anything that turned it into text would run these. The
+        # prelude may have locked some of them; whatever it left open is planted.
+        "const P = typeof InternalError === 'function' ? InternalError.prototype : Error.prototype;"
+        "const spin = { get() { for (;;) {} }, configurable: true };"
+        "for (const k of ['message', 'name', 'stack', 'toString']) { try { Object.defineProperty(P, k, spin); }"
+        " catch (e) {} }" + SPIN,
     ),
     (
-        "getter-on-range-error-prototype",
-        "const spin = { get() { for (;;) {} } }; Object.defineProperty(RangeError.prototype, 'message', spin);"
-        "Object.defineProperty(TypeError.prototype, 'name', spin);" + SPIN,
+        "getter-on-other-error-prototypes",
+        "const spin = { get() { for (;;) {} }, configurable: true };"
+        "for (const C of [RangeError, TypeError, SyntaxError]) { for (const k of ['message', 'name']) {"
+        " try { Object.defineProperty(C.prototype, k, spin); } catch (e) {} } }" + SPIN,
     ),
     ("stack-getter-on-a-thrown-error", "class E extends Error { get stack() { for (;;) {} } }; throw new E('x');"),
     ("toJSON-loops-in-the-result", "return { toJSON() { for (;;) {} } };"),
