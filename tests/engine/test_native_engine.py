@@ -77,6 +77,21 @@ def run_body(body: str, **limits: int) -> RunOutcome:
 
 SPIN = "for (;;) {}"
 HOSTILE = [
+    (
+        "getter-on-the-interrupt-error-prototype",
+        # The interrupt is an InternalError: anything that turned it into text would run these. The
+        # prelude may have locked some of them; whatever it left open is planted.
+        "const P = typeof InternalError === 'function' ? InternalError.prototype : Error.prototype;"
+        "const spin = { get() { for (;;) {} }, configurable: true };"
+        "for (const k of ['message', 'name', 'stack', 'toString']) { try { Object.defineProperty(P, k, spin); }"
+        " catch (e) {} }" + SPIN,
+    ),
+    (
+        "getter-on-other-error-prototypes",
+        "const spin = { get() { for (;;) {} }, configurable: true };"
+        "for (const C of [RangeError, TypeError, SyntaxError]) { for (const k of ['message', 'name']) {"
+        " try { Object.defineProperty(C.prototype, k, spin); } catch (e) {} } }" + SPIN,
+    ),
     ("stack-getter-on-a-thrown-error", "class E extends Error { get stack() { for (;;) {} } }; throw new E('x');"),
     ("toJSON-loops-in-the-result", "return { toJSON() { for (;;) {} } };"),
     ("toJSON-loops-in-console", "console.log({ toJSON() { for (;;) {} } }); return 1;"),
@@ -324,41 +339,3 @@ def test_validate_accepts_what_compiles() -> None:
     with Enclave() as enclave:
         verdict = enclave.validate_sync("const f = async () => { await 1; };\nreturn await f();")
     assert verdict.valid, verdict.issues
-
-
-# The prelude freezes the error prototypes, so a script can no longer plant these getters (the security
-# suite checks that). The binding must not run them even where they are planted: a bare prelude plants
-# them, and the engine still ends the spin at the deadline, as a code, with the GIL released meanwhile.
-PLANTING_PRELUDE = """(() => {
-const spin = { get() { for (;;) {} } };
-for (const C of [InternalError, RangeError, TypeError, Error]) {
-  for (const key of ['message', 'name', 'stack', 'toString']) Object.defineProperty(C.prototype, key, spin);
-}
-return (op, arg) => { if (op === 'start') { arg(); } return op === 'drain' ? '[]' : undefined; };
-})()"""
-
-
-def test_getters_planted_on_error_prototypes_never_run_in_the_binding() -> None:
-    from engine_eval import evaluate
-
-    result: list[tuple[str, str | None]] = []
-    finished = threading.Event()
-
-    def hostile() -> None:
-        result.append(evaluate(PLANTING_PRELUDE, "(async () => { for (;;) {} })", seconds=HOSTILE_TIMEOUT_MS / 1000))
-        finished.set()
-
-    started = time.monotonic()
-    thread = threading.Thread(target=hostile)
-    thread.start()
-    for _ in range(RESPONSIVE_RUNS):
-        assert run_body("return 1 + 2").value_json == "3"
-    thread.join()
-    assert result == [(f"engine:{_engine.INTERRUPTED}", None)]
-    assert time.monotonic() - started < HOSTILE_TIMEOUT_MS / 1000 + LATE_BOUND_S
-
-
-@pytest.mark.parametrize("target", ["InternalError.prototype", "RangeError.prototype", "TypeError.prototype"])
-def test_a_script_cannot_plant_a_getter_on_an_error_prototype(target: str) -> None:
-    outcome = run_body(f"Object.defineProperty({target}, 'message', {{ get() {{ for (;;) {{}} }} }}); return 1")
-    assert outcome.code == "RUNTIME_ERROR" and "TypeError" in (outcome.name + outcome.message)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
-from ..bridge.protocol import EngineLimits, Stalled, StartRequest, Step, ToolResult
+from ..bridge.protocol import EngineLimits, Stalled, StartRequest, Step, ToolResult, ToolsRequested
 from ..outcome import RunEnded
 from . import _engine
 from .prelude_protocol import PRELUDE, init_config, parse_state, settle_payload
@@ -116,18 +116,38 @@ class WarmContext:
 
 
 def merged(earlier: Step, later: Step) -> Step:
-    """`later` with what `earlier` reported before it (its console lines, entropy and counters)."""
+    """`later` with what `earlier` reported before it: its console lines, entropy and counters, and its
+    queued tool calls (unless `later` settled or tripped a limit, which wins over calls)."""
     later.stdout = earlier.stdout + later.stdout
     later.levels = earlier.levels + later.levels
     later.entropy = earlier.entropy + later.entropy
     later.iterations = max(earlier.iterations, later.iterations)
+    if isinstance(earlier, ToolsRequested):
+        if isinstance(later, ToolsRequested):
+            later.calls = earlier.calls + later.calls
+        elif isinstance(later, Stalled):
+            return ToolsRequested(
+                calls=earlier.calls,
+                stdout=later.stdout,
+                levels=later.levels,
+                iterations=later.iterations,
+                memory_usage=later.memory_usage,
+                entropy=later.entropy,
+                entropy_overflow=later.entropy_overflow,
+            )
     return later
 
 
 class QuickJsSession:
-    """The engine side of one run. A step that keeps running promise jobs comes back after a time slice
-    with jobs pending (the driver steps again, and has the output so far); with `run_to_idle` the
-    session itself steps on until the engine is idle (for a channel that cannot say "jobs pending")."""
+    """The engine side of one run.
+
+    The binding returns from a step after a time slice of promise jobs, with jobs still pending. A
+    slice that only printed goes to the driver as it is (a `Stalled` step with jobs pending: the driver
+    steps again and already has the output, even if the run is given up on later). A slice that queued
+    tool calls is not: the session steps on until the engine is idle, as if the step had never been
+    cut, so tool calls are dispatched only once nothing else can run (a limit that trips meanwhile
+    still stops them). With `run_to_idle` (for a channel that cannot say "jobs pending") every slice is
+    stepped on."""
 
     def __init__(self, request: StartRequest, warm: WarmContext | None = None, *, run_to_idle: bool = False) -> None:
         self._request = request
@@ -169,18 +189,19 @@ class QuickJsSession:
         return self._engine
 
     def _slice(self, result: _engine.StepResult) -> Step:
-        step = self._step_of(result)
-        while self._run_to_idle and isinstance(step, Stalled) and step.jobs_pending:
+        step, pending = self._step_of(result)
+        while pending and (isinstance(step, ToolsRequested) or (self._run_to_idle and isinstance(step, Stalled))):
             try:
-                step = merged(step, self._step_of(self._current().step("settle", "[]")))
+                more, pending = self._step_of(self._current().step("settle", "[]"))
             except RunEnded as exc:
                 exc.stdout = step.stdout + exc.stdout
                 raise
+            step = merged(step, more)
         return step
 
-    def _step_of(self, result: _engine.StepResult) -> Step:
+    def _step_of(self, result: _engine.StepResult) -> tuple[Step, bool]:
         status, text, detail, pending = result
         if status != _engine.OK:
             raise ended(status, text, detail)
         # `pending`: jobs were still queued when the step returned, so the run is not waiting forever.
-        return parse_state(text, self._current().memory()[1], jobs_pending=pending)
+        return parse_state(text, self._current().memory()[1], jobs_pending=pending), pending
