@@ -4,7 +4,6 @@ and turns what comes back into the public result models."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import dataclasses
 import hashlib
 import inspect
@@ -22,6 +21,7 @@ from .adapters.inprocess import InProcessAdapter
 from .bridge.codec import CodecError, ValueLimits, decode, encode
 from .bridge.dispatch import ToolDispatcher, ToolHandler
 from .bridge.protocol import EngineLimits, RunOutcome, StartRequest, ToolResult
+from .bridge.tool_pool import ToolThreadPool
 from .config import (
     DEFAULT_MAX_STATE_BYTES,
     DEFAULT_MEMORY_LIMIT,
@@ -170,10 +170,9 @@ class Enclave:
         self.language: Language = _check_language(language)
         self.tool_names: tuple[str, ...] | None = _tool_names(tool_names, handler)
         self.max_concurrent_tool_calls = check_int("max_concurrent_tool_calls", max_concurrent_tool_calls, minimum=1)
-        # Sync tools run here, not on the driving thread nor the default executor: a hung one holds one thread.
-        self._tool_pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=self.max_concurrent_tool_calls, thread_name_prefix="enclave-tool"
-        )
+        # Sync tools run here, not on the driving thread nor the default executor: a hung one holds one
+        # thread, and (daemon threads) never keeps the host process from exiting.
+        self._tool_pool = ToolThreadPool(self.max_concurrent_tool_calls, thread_name_prefix="enclave-tool")
         self.verbose_errors = verbose_errors
         if not isinstance(self.verbose_errors, bool):
             raise TypeError("verbose_errors must be a bool")
