@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from .adapters.base import EnclaveAdapter
@@ -37,6 +38,9 @@ from .sidecar import is_sidecar_reference
 from .streaming import ConsoleEvent, ResultEvent, RunEvent, RunStream, ToolCallEvent, ToolResultEvent
 from .tools import CodeToolResult, Tool, ToolArgumentError, ToolError, ToolResultError, Toolset, UnknownToolError
 
+if _TYPE_CHECKING:  # imported on first use (it needs httpx, of the server extra)
+    from .remote import RemoteEnclave
+
 __all__ = [
     "CodeToolResult",
     "ConsoleEvent",
@@ -52,6 +56,7 @@ __all__ = [
     "ExecutionStats",
     "MemoryStateStore",
     "RedisStateStore",
+    "RemoteEnclave",
     "ResultEvent",
     "RuleBasedScorer",
     "RunEvent",
@@ -96,4 +101,9 @@ def __getattr__(name: str) -> _Any:
             version = "0+unknown"
         globals()["__version__"] = version
         return version
+    if name == "RemoteEnclave":  # lazily: `import enclave_vm` must not import httpx
+        from .remote import RemoteEnclave
+
+        globals()["RemoteEnclave"] = RemoteEnclave
+        return RemoteEnclave
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""The `enclave-vm` command: run, validate and score AgentScript files, print the reference.
+"""The `enclave-vm` command: run, validate and score AgentScript files, print the reference, serve an
+`Enclave` over HTTP.
 
 Output is rich on a terminal, plain text when piped, one JSON document with `--json`. Every failure of
 the command itself is one line on stderr (`enclave-vm: error: ...`). Exit codes:
@@ -6,7 +7,7 @@ the command itself is one line on stderr (`enclave-vm: error: ...`). Exit codes:
     0  success (the script returned, the files are valid, the score is under --fail-at)
     1  the script failed, a file has validation errors, or a score reached --fail-at
     2  usage error: a bad option, an unreadable file, a --tools target that cannot be loaded
-    3  the requested adapter is not available here
+    3  the requested adapter (or, for `serve`, the server extra) is not available here
     130 interrupted
 """
 
@@ -16,6 +17,8 @@ import asyncio
 import importlib
 import importlib.util
 import json
+import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -56,6 +59,12 @@ class CliError(click.ClickException):
 
 
 class AdapterUnavailable(CliError):
+    exit_code = EXIT_UNAVAILABLE
+
+
+class ServerUnavailable(CliError):
+    """The server extra (starlette, uvicorn, ...) is not installed."""
+
     exit_code = EXIT_UNAVAILABLE
 
 
@@ -162,11 +171,11 @@ def load_tools(target: str) -> ToolHandler:
     return handler  # type: ignore[no-any-return]
 
 
-def make_adapter(name: str) -> EnclaveAdapter | None:
+def make_adapter(name: str, pool_size: int = 1) -> EnclaveAdapter | None:
     """The adapter for `--adapter`; `CliError` (exit 3) if it cannot be built here."""
     try:
         if name == "pool":
-            return create_worker_pool_adapter(pool_size=1)
+            return create_worker_pool_adapter(pool_size=pool_size)
         if name == "double-vm":
             return create_double_vm_adapter()
     except (NotImplementedError, ImportError, OSError, RuntimeError) as exc:
@@ -345,6 +354,118 @@ def reference(level: str, tools_target: str | None) -> None:
         output.out.print(Markdown(text))
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+@cli.command()
+@click.option(
+    "--tools", "tools_target", required=True, metavar="MODULE:OBJ", help="The Toolset or tool handler runs may call."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free port.")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    help="A file holding the bearer token every /v1 request must send (none: no authentication).",
+)
+@click.option(
+    "--security-level",
+    "--level",
+    "level",
+    type=click.Choice(LEVELS, case_sensitive=False),
+    default="STANDARD",
+    show_default=True,
+    help="Security level.",
+)
+@click.option(
+    "--adapter", type=click.Choice(ADAPTERS), default="inprocess", show_default=True, help="Where the engines run."
+)
+@click.option(
+    "--max-concurrency", type=click.IntRange(min=1), default=8, show_default=True, help="Runs in flight at most."
+)
+@click.option("--timeout", type=click.IntRange(min=1), metavar="MS", help="Run timeout (requests may only lower it).")
+@click.option(
+    "--max-tool-calls", type=click.IntRange(min=0), metavar="N", help="Tool calls per run (requests may only lower it)."
+)
+@click.option(
+    "--shutdown-grace",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGTERM/SIGINT, how long runs in flight may go on.",
+)
+def serve(
+    tools_target: str,
+    host: str,
+    port: int,
+    token_file: str | None,
+    level: str,
+    adapter: str,
+    max_concurrency: int,
+    timeout: int | None,
+    max_tool_calls: int | None,
+    shutdown_grace: float,
+) -> None:
+    """Serve an Enclave over HTTP: POST /v1/runs, /v1/runs/resume, /v1/validate; GET /healthz, /metrics.
+
+    Runs stream back as NDJSON. On SIGTERM or SIGINT the service takes no new runs (503), lets the runs
+    in flight finish within --shutdown-grace, then exits.
+    """
+    try:
+        from .server import create_app
+        from .server.access_log import JsonLineFormatter
+        from .server.serve import ServiceServer, listen
+    except ImportError as exc:
+        raise ServerUnavailable(str(exc)) from None
+    token = _read_token(token_file) if token_file else None
+    handler = load_tools(tools_target)
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        engine_adapter = make_adapter(adapter, pool_size=min(max_concurrency, os.cpu_count() or 1))
+        enclave = Enclave(
+            security_level=level,
+            tool_handler=handler,
+            timeout=timeout,
+            max_tool_calls=max_tool_calls,
+            adapter=engine_adapter,
+        )
+        try:
+            app = create_app(enclave, token=token, max_concurrency=max_concurrency)
+            _log_requests_as_json(JsonLineFormatter())
+            bound_host, bound_port = sock.getsockname()[:2]
+            shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+            click.echo(f"enclave-vm: serving on http://{shown_host}:{bound_port}", err=True)
+            ServiceServer(app, shutdown_grace=shutdown_grace).run(sockets=[sock])
+        finally:
+            enclave.dispose()
+    finally:
+        sock.close()
+
+
+def _read_token(path: str) -> str:
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CliError(f"--token-file {path}: cannot read it: {reason}") from None
+    if not token:
+        raise CliError(f"--token-file {path}: the file is empty")
+    if any(char.isspace() for char in token):
+        raise CliError(f"--token-file {path}: the token must be one word (no spaces or line breaks)")
+    return token
+
+
+def _log_requests_as_json(formatter: logging.Formatter) -> None:
+    """One JSON line per request on stderr (the service's access log)."""
+    server_logger = logging.getLogger("enclave_vm.server")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    server_logger.addHandler(handler)
+    server_logger.setLevel(logging.INFO)
+    server_logger.propagate = False
 
 
 # ---- entry point ----

@@ -261,6 +261,25 @@ class Enclave:
         """Go on with a paused run: the script runs again, every tool call made before the pause is answered
         from its journal, the paused call gets `value` (or fails with `error`), then the run goes on and may
         pause again. An unknown, used or expired token raises LookupError."""
+        plan = await self._resume_plan(token, value, error, context)
+        return plan if isinstance(plan, ExecutionResult) else await self._execute(plan)
+
+    async def resume_stream(
+        self, token: str, value: Any = None, *, error: str | None = None, context: dict[str, Any] | None = None
+    ) -> RunStream:
+        """`resume()` as a stream of events, like `stream()`. The token is taken before this returns: an
+        unknown, used or expired token raises LookupError here, before any event."""
+        plan = await self._resume_plan(token, value, error, context)
+        if isinstance(plan, ExecutionResult):
+            failed = plan
+            return RunStream(lambda sink: _finished(failed))
+        return RunStream(lambda sink: self._execute(dataclasses.replace(plan, events=sink)))
+
+    async def _resume_plan(
+        self, token: str, value: Any, error: str | None, context: dict[str, Any] | None
+    ) -> _RunPlan | ExecutionResult:
+        """Check a resume's arguments and take its journal: the plan of the resumed run, or the failed result
+        when the journal cannot be used."""
         if self._durable is None:
             raise RuntimeError("This Enclave has durable runs disabled (durable=False)")
         if error is not None and not isinstance(error, str):
@@ -283,7 +302,7 @@ class Enclave:
         except JournalError as exc:
             message = f"The paused run cannot be resumed: {exc}"
             return self._failed(make_error(ErrorCode.RUNTIME_ERROR, message, name="JournalError"), started)
-        plan = _RunPlan(
+        return _RunPlan(
             code=journal.code,
             timeout_ms=journal.timeout,
             max_tool_calls=journal.max_tool_calls,
@@ -291,7 +310,6 @@ class Enclave:
             state_json=journal.state_json,
             replay=Replay(journal, answer),
         )
-        return await self._execute(plan)
 
     def resume_sync(
         self, token: str, value: Any = None, *, error: str | None = None, context: dict[str, Any] | None = None
@@ -661,6 +679,11 @@ class Enclave:
                           "traceback": failure.traceback}  # fmt: skip
             error.stack = (error.stack + "\n" if error.stack else "") + failure.traceback
         return ExecutionResult(success=False, error=error, stdout=stdout, stats=stats)
+
+
+async def _finished(result: ExecutionResult) -> ExecutionResult:
+    """A run that ended before it started (a stream of its result alone)."""
+    return result
 
 
 def _check_language(value: object) -> Language:

@@ -150,11 +150,33 @@ class ValidationIssue:
             "location": dict(self.location) if self.location else None,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationIssue:
+        """The issue `to_dict()` described (e.g. read back from JSON)."""
+        severity = data.get("severity", "error")
+        if severity not in ("error", "warning"):
+            raise ValueError(f"a validation issue's severity must be 'error' or 'warning'; got {severity!r}")
+        location = data.get("location")
+        return cls(
+            rule=str(data["rule"]),
+            message=str(data["message"]),
+            severity=severity,
+            location={"line": int(location["line"]), "column": int(location["column"])} if location else None,
+        )
+
 
 @dataclass(frozen=True)
 class ValidationResult:
     valid: bool
     issues: list[ValidationIssue] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "issues": [issue.to_dict() for issue in self.issues]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationResult:
+        """The result `to_dict()` described (e.g. read back from JSON)."""
+        return cls(valid=bool(data["valid"]), issues=[ValidationIssue.from_dict(i) for i in data.get("issues") or []])
 
 
 def make_error(

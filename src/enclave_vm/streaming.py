@@ -16,7 +16,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .results import ExecutionResult
+from .durable.suspend import Suspension
+from .results import ErrorCode, ExecutionError, ExecutionResult, ExecutionStats
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class ConsoleEvent:
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "level": self.level, "text": self.text}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConsoleEvent:
+        return cls(level=str(data["level"]), text=str(data["text"]))
+
 
 @dataclass(frozen=True)
 class ToolCallEvent:
@@ -39,6 +44,10 @@ class ToolCallEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "id": self.id, "name": self.name, "args": self.args}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolCallEvent:
+        return cls(id=int(data["id"]), name=str(data["name"]), args=dict(data["args"]))
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,12 @@ class ToolResultEvent:
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "id": self.id, "name": self.name, "ok": self.ok, "duration_ms": self.duration_ms}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ToolResultEvent:
+        return cls(
+            id=int(data["id"]), name=str(data["name"]), ok=bool(data["ok"]), duration_ms=float(data["duration_ms"])
+        )
+
 
 @dataclass(frozen=True)
 class ResultEvent:
@@ -62,6 +77,10 @@ class ResultEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "result": result_to_dict(self.result)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResultEvent:
+        return cls(result=result_from_dict(data["result"]))
 
 
 RunEvent = ConsoleEvent | ToolCallEvent | ToolResultEvent | ResultEvent
@@ -89,6 +108,57 @@ def result_to_dict(result: ExecutionResult) -> dict[str, Any]:
         "state": result.state,
         "suspended": None if suspended is None else suspended.to_dict(),
     }
+
+
+def result_from_dict(data: dict[str, Any]) -> ExecutionResult:
+    """The result `result_to_dict()` described (e.g. read back from JSON)."""
+    error = data.get("error")
+    suspended = data.get("suspended")
+    return ExecutionResult(
+        success=bool(data["success"]),
+        value=data.get("value"),
+        error=None
+        if error is None
+        else ExecutionError(
+            code=ErrorCode(error["code"]),
+            name=str(error["name"]),
+            message=str(error["message"]),
+            stack=error.get("stack"),
+            data=error.get("data"),
+        ),
+        stdout=str(data.get("stdout", "")),
+        stats=ExecutionStats(**data["stats"]),
+        state=data.get("state"),
+        suspended=None
+        if suspended is None
+        else Suspension(
+            token=str(suspended["token"]),
+            tool=str(suspended["tool"]),
+            args=dict(suspended["args"]),
+            reason=str(suspended["reason"]),
+            data=suspended.get("data"),
+        ),
+    )
+
+
+_EVENT_TYPES: dict[str, type[ConsoleEvent | ToolCallEvent | ToolResultEvent | ResultEvent]] = {
+    "console": ConsoleEvent,
+    "tool_call": ToolCallEvent,
+    "tool_result": ToolResultEvent,
+    "result": ResultEvent,
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> RunEvent:
+    """The event `to_dict()` described, by its `type`; ValueError for anything that is not one."""
+    name = data.get("type") if isinstance(data, dict) else None
+    kind = _EVENT_TYPES.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise ValueError(f"not a run event: {name if isinstance(data, dict) else type(data).__name__!r}")
+    try:
+        return kind.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"a malformed {data['type']!r} event: {type(exc).__name__}: {exc}") from None
 
 
 async def _run_events(
