@@ -258,3 +258,26 @@ def test_entry_point_usage_error_is_one_line() -> None:
     done = run_entry("run", "--level")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == "enclave-vm: error: Option '--level' requires an argument.\n"
+
+
+def test_run_tools_by_file_path_resolves_postponed_annotations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tools file loaded by path is a real module: a Toolset's TypedDict and Literal annotations (postponed
+    by `from __future__ import annotations`) resolve, and a file named like a stdlib module shadows nothing."""
+    tools_file = tmp_path / "json.py"
+    tools_file.write_text(
+        "from __future__ import annotations\n"
+        "from typing import Literal, TypedDict\n"
+        "from enclave_vm import Toolset\n"
+        "class Item(TypedDict):\n    kind: Literal['a', 'b']\n"
+        "tools = Toolset()\n"
+        "@tools.tool(name='items')\n"
+        "def items(kind: Literal['a', 'b'] = 'a') -> list[Item]:\n    return [{'kind': kind}]\n"
+    )
+    script = tmp_path / "s.js"
+    script.write_text("return await callTool('items', {kind: 'b'});\n")
+    code, out, err = cli(capsys, "run", str(script), "--tools", f"{tools_file}:tools")
+    assert (code, err) == (EXIT_OK, "")
+    assert json.loads(out) == [{"kind": "b"}]
+    assert json.loads('{"still": "the real json"}') == {"still": "the real json"}

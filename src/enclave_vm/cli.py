@@ -150,10 +150,16 @@ def load_tools(target: str) -> ToolHandler:
         raise CliError(f"--tools {target}: expected module:attribute, e.g. my_tools:toolset")
     try:
         if module_name.endswith(".py") or "/" in module_name:
-            spec = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            name = Path(module_name).stem
+            if name in sys.modules:  # never shadow a module already imported (the file may be json.py)
+                name = f"enclave_vm_tools_{name}"
+            spec = importlib.util.spec_from_file_location(name, module_name)
             if spec is None or spec.loader is None:
                 raise ImportError(f"no Python file at {module_name}")
             module = importlib.util.module_from_spec(spec)
+            # Registered before it runs: typing resolves a TypedDict's or a dataclass's annotations
+            # through sys.modules, which a Toolset's schemas need.
+            sys.modules[spec.name] = module
             spec.loader.exec_module(module)
         else:
             if "" not in sys.path and str(Path.cwd()) not in sys.path:
