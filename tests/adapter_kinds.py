@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from enclave_vm import Enclave, create_double_vm_adapter, create_worker_pool_adapter
+from enclave_vm import Enclave, create_double_vm_adapter, create_ray_adapter, create_worker_pool_adapter
 from enclave_vm.adapters.base import EnclaveAdapter
 
 AdapterFactory = Callable[[], EnclaveAdapter | None]
@@ -19,6 +19,8 @@ ADAPTER_FACTORIES: dict[str, AdapterFactory] = {
     "inprocess": lambda: None,
     "pool": lambda: create_worker_pool_adapter(pool_size=2),
     "double-vm": lambda: create_double_vm_adapter(),
+    # On the session's local Ray (tests/conftest.py starts it, loopback only, before building this).
+    "ray": lambda: create_ray_adapter(num_actors=2),
 }
 
 #: Contract tests an adapter is known to fail, by test id (without the adapter parameter), with why.

@@ -5,6 +5,9 @@ adapter of the current `adapter_kind`.
 Starting worker processes for every test would be slow, so each adapter kind is built once per test
 session and shared: an Enclave's dispose() leaves the shared adapter running, and the session's end
 disposes it. Tests that inspect an adapter's own behaviour build their own adapter instead.
+
+Ray is started once per session, on first use (the shared "ray" adapter or the `local_ray` fixture),
+confined to loopback (`start_local_ray`), and shut down when the session ends.
 """
 
 from __future__ import annotations
@@ -37,6 +40,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"{kind}: {reason}"))
 
 
+class SessionRay:
+    """The session's local Ray: started on first use, shut down by `pytest_sessionfinish`."""
+
+    def __init__(self) -> None:
+        self.started = False
+
+    def ensure(self) -> None:
+        if not self.started:
+            from enclave_vm.adapters.ray import start_local_ray
+
+            start_local_ray(num_cpus=2)
+            self.started = True
+
+    def shutdown(self) -> None:
+        if self.started:
+            import ray
+
+            ray.shutdown()
+            self.started = False
+
+
+SESSION_RAY = SessionRay()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    SESSION_RAY.shutdown()  # after every fixture's teardown, so after the shared Ray adapter is disposed
+
+
+@pytest.fixture(scope="session")
+def local_ray() -> None:
+    """This process is connected to the session's local Ray (127.0.0.1 only)."""
+    SESSION_RAY.ensure()
+
+
 class SharedAdapter:
     """An adapter used by many Enclaves: their dispose() is a no-op, `close()` disposes it for real."""
 
@@ -59,6 +96,8 @@ class SharedAdapters:
 
     def get(self, kind: str) -> SharedAdapter | None:
         if kind not in self._built:
+            if kind == "ray":
+                SESSION_RAY.ensure()
             inner = ADAPTER_FACTORIES[kind]()
             self._built[kind] = None if inner is None else SharedAdapter(inner)
         return self._built[kind]

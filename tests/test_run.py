@@ -268,7 +268,7 @@ def barrier_tool(parties: int) -> tuple[Any, list[int]]:
 async def test_concurrent_runs_interleave_tool_awaits(make_enclave: MakeEnclave, adapter_kind: str) -> None:
     # In-process and in the double VM every run awaits its tool at once; a pool worker serves one run at
     # a time (runs beyond its 2 workers wait in its queue), so there 2 runs overlap.
-    parties = 2 if adapter_kind == "pool" else 20
+    parties = 2 if adapter_kind in ("pool", "ray") else 20
     tool, arrived = barrier_tool(parties)
     code = "const r = await callTool('sleep', {seconds: 0.2}); return r.slept"
     with make_enclave(tool_handler=tool, timeout=20_000) as enclave:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from .adapters.base import EnclaveAdapter
-from .adapters.factories import create_double_vm_adapter, create_worker_pool_adapter
+from .adapters.factories import create_double_vm_adapter, create_ray_adapter, create_worker_pool_adapter
 from .bridge.dispatch import ToolHandler
 from .config import (
     DoubleVmOptions,
@@ -84,6 +84,7 @@ __all__ = [
     "__version__",
     "agentscript_reference",
     "create_double_vm_adapter",
+    "create_ray_adapter",
     "create_worker_pool_adapter",
     "is_sidecar_reference",
 ]

@@ -9,6 +9,7 @@ from ..config import DoubleVmOptions, WorkerPoolOptions, coerce_options
 
 if TYPE_CHECKING:
     from .double_vm import DoubleVmAdapter
+    from .ray import RayAdapter
     from .worker_pool import WorkerPoolAdapter
 
 
@@ -58,3 +59,30 @@ def create_double_vm_adapter(
         hint = "The double-VM adapter needs the 'wasm' extra: pip install 'enclave-vm[wasm]'"
         raise ImportError(f"{hint} ({exc})") from exc
     return DoubleVmAdapter(opts)
+
+
+def create_ray_adapter(
+    num_actors: int = 2,
+    *,
+    address: str | None = None,
+    actor_options: dict[str, Any] | None = None,
+    max_executions_per_actor: int | None = None,
+) -> RayAdapter:
+    """An adapter running each script's engine in a Ray actor; its tools run in this process.
+
+    `num_actors` actors serve one run each at a time (the others wait in a queue). `address=None` uses
+    the Ray this process is connected to, else starts a local one confined to loopback (shut down with
+    the last adapter that uses it); `"ray://host:10001"` connects with Ray Client. `actor_options` go to
+    the actors' `.options()` (e.g. `num_cpus`, `runtime_env`, `resources`); `max_executions_per_actor`
+    replaces an actor after that many runs. Raises ImportError naming the `ray` extra when it is missing."""
+    try:
+        from .ray import RayAdapter
+    except ImportError as exc:
+        hint = "The Ray adapter needs the 'ray' extra: pip install 'enclave-vm[ray]'"
+        raise ImportError(f"{hint} ({exc})") from exc
+    return RayAdapter(
+        num_actors,
+        address=address,
+        actor_options=actor_options,
+        max_executions_per_actor=max_executions_per_actor,
+    )

@@ -17,13 +17,11 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
-from ..bridge.framing import MAX_FRAME_BYTES, FrameError, FrameReader, PeerClosed, pack, write_all
-from ..bridge.protocol import LimitTripped, Settled, Step
-from ..bridge.wire import fail_message, read_results, read_start, slice_message
-from ..engine.session import EngineTerminated, QuickJsSession, WarmContext, engine_thread_stack_bytes
+from ..bridge.framing import MAX_FRAME_BYTES, FrameReader, PeerClosed, pack, write_all
+from ..engine.session import engine_thread_stack_bytes
+from .wire_sessions import WireSessions
 
 _PR_SET_PDEATHSIG = 1
 #: Address space allowed above what the worker maps at start-up when no memory cap is configured.
@@ -74,88 +72,35 @@ def size_engine_stack(needed: int) -> None:
             resource.setrlimit(resource.RLIMIT_STACK, (target, hard))
 
 
-def _warm() -> WarmContext | None:
-    try:
-        return WarmContext()
-    except Exception:  # the session reports the failure when it opens its own context
-        return None
-
-
 class Worker:
+    """The run protocol over a pair of pipes: frames in, answer frames out (`WireSessions` does the rest)."""
+
     def __init__(self, in_fd: int, out_fd: int) -> None:
         self._reader = FrameReader(in_fd)
         self._out = out_fd
-        self._sessions: dict[int, QuickJsSession] = {}
-        self._spare: WarmContext | None = None
+        self._sessions = WireSessions()
 
     def serve(self) -> None:
         started = time.perf_counter()
-        self._spare = _warm()
+        self._sessions.warm()
         # The host uses the warm-up time to tell whether an idle worker is still preparing its next context.
         self._send(["ready", os.getpid(), time.perf_counter() - started])
         while True:
-            if self._spare is None and not self._sessions and not self._pending():
-                # Only while no run is open: warming takes milliseconds, and a run waiting for its tool
-                # results must not wait behind it.
-                self._spare = _warm()
+            if not self._pending():
+                self._sessions.warm()
             try:
                 message = self._reader.read(MAX_FRAME_BYTES)
             except PeerClosed:
                 return
-            self._handle(message)
+            frame = self._sessions.answer(message)
+            if frame is not None:
+                write_all(self._out, frame)
+            self._sessions.release()
 
     def _pending(self) -> bool:
         if self._reader.buffered():
             return True
         return bool(select.select([self._reader.fd], [], [], 0)[0])
-
-    def _handle(self, message: list[Any]) -> None:
-        kind, run = message[0], message[1]
-        if kind == "start":
-            request = read_start(message)
-            # The wire has no "jobs pending": the worker's session steps on until its engine is idle.
-            session = QuickJsSession(request, self._spare, run_to_idle=True)
-            self._spare = None
-            self._sessions[run] = session
-            self._answer(run, session.start)
-        elif kind == "settle":
-            found = self._sessions.get(run)
-            if found is None:
-                self._send(fail_message(run, "RUNTIME_ERROR", "The run is no longer open in its worker"))
-                return
-            results = read_results(message)
-            self._answer(run, lambda: found.settle(results))
-        elif kind == "close":
-            self._end(run)
-
-    def _answer(self, run: int, step: Callable[[], Step]) -> None:
-        """Run one engine step and send its answer; a run that ended is torn down only after the answer is
-        out (freeing a context takes longer than most scripts)."""
-        ended = True
-        try:
-            result = step()
-        except EngineTerminated as exc:
-            message = fail_message(run, exc.code, exc.message, exc.name, exc.stdout)
-        except MemoryError:
-            message = fail_message(run, "MEMORY_LIMIT_EXCEEDED", "Memory limit exceeded")
-        except Exception as exc:  # never expected; the host still gets its one answer
-            message = fail_message(run, "RUNTIME_ERROR", f"Engine error ({type(exc).__name__})")
-        else:
-            ended = isinstance(result, Settled | LimitTripped)
-            message = slice_message(run, result)
-        try:
-            frame = pack(message)
-        except (FrameError, ValueError):
-            ended = True
-            frame = pack(fail_message(run, "RUNTIME_ERROR", "The engine's answer could not be encoded"))
-        write_all(self._out, frame)
-        if ended:
-            self._end(run)
-
-    def _end(self, run: int) -> None:
-        session = self._sessions.pop(run, None)
-        if session is not None:
-            session.close()
 
     def _send(self, message: list[Any]) -> None:
         write_all(self._out, pack(message))

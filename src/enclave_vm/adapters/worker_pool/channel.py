@@ -9,27 +9,21 @@ RUNTIME_ERROR (WorkerCrashedError).
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from ...bridge.framing import pack
 from ...bridge.protocol import LimitTripped, Settled, StartRequest, Step, ToolResult, ToolsRequested
-from ...bridge.wire import close_message, read_fail, read_slice, settle_message, start_message
+from ...bridge.wire import close_message, settle_message, start_message
 from ...outcome import RunEnded
-from .honest import ConsoleBudget, frame_cap, is_json_value, token_cap
+from .honest import HonestAnswers
 from .process import WorkerProcess, crashed
 
 
 class WorkerChannel:
     def __init__(self, worker: WorkerProcess, run: int, request: StartRequest) -> None:
-        limits = request.limits
         self.worker = worker
         self.request = request
         self._run = run
-        self._max_frame = frame_cap(limits)
-        self._max_tokens = token_cap(limits)
-        self._max_value_bytes = limits.max_value_bytes
-        self._max_stack_bytes = limits.max_stack_bytes
-        self._console = ConsoleBudget(limits)
+        self._answers = HonestAnswers(request.limits, self._violation, "The worker process")
         self._open = False
         """The worker holds a session for the run (closed by its last answer or by close())."""
         self._started = False
@@ -84,26 +78,14 @@ class WorkerChannel:
             self.worker.send_close(pack(close_message(self._run)))
 
     def _read(self) -> Step:
-        answer = self.worker.read(self._run, self._max_frame, self._max_tokens)
-        if answer[0] == "fail":
-            self._open = False
-            try:
-                code, message, name, stdout = read_fail(answer)
-            except Exception:
-                raise self._violation("The worker process broke the message protocol and was stopped") from None
-            self._check_console(stdout)
-            failure = RunEnded(code, message, name)
-            failure.stdout = stdout
-            raise failure
+        answer = self.worker.read(self._run, self._answers.max_frame, self._answers.max_tokens)
         try:
-            step = read_slice(answer)
-        except Exception:  # malformed answer: the worker cannot be trusted any more
-            raise self._violation("The worker process broke the message protocol and was stopped") from None
+            step = self._answers.step(answer)
+        except RunEnded:
+            self._open = False
+            raise
         if isinstance(step, Settled | LimitTripped):
             self._open = False
-        self._check_console(step.stdout)
-        if isinstance(step, Settled) and step.final.ok and step.final.value_json:
-            self._check_value(step.final.value_json)
         self.waiting_for_host = isinstance(step, ToolsRequested)
         return step
 
@@ -111,18 +93,3 @@ class WorkerChannel:
         self._open = False
         self.worker.die("protocol")
         return crashed(message)
-
-    def _check_value(self, value_json: str) -> None:
-        """The engine returns JSON text within max_value_bytes (depth is not capped: the in-process engine
-        returns deep values as they are)."""
-        honest = len(value_json) <= self._max_value_bytes
-        honest = honest and len(value_json.encode("utf-8", "surrogatepass")) <= self._max_value_bytes
-        if not (honest and is_json_value(value_json, self._max_stack_bytes)):
-            raise self._violation(
-                "The worker process returned a value that is not JSON data within the limits and was stopped"
-            )
-
-    def _check_console(self, lines: list[Any]) -> None:
-        """The engine caps console output itself; a worker that sends more is not honest."""
-        if lines and not self._console.spend(lines):
-            raise self._violation("The worker process sent more console output than the limits allow and was stopped")

@@ -4,14 +4,21 @@ Every bound here must hold for anything an honest engine produces within the run
 hostile the script: a worker is killed only when it sends what no honest engine could. A script near a
 limit (large console output, a huge `JSON.rawJSON` number, a value nested as deep as the engine's stack
 allows) must never cost its worker.
+
+`HonestAnswers` reads one run's answers with these bounds, for every channel whose engine lives outside
+this process (a pool worker's pipe, a Ray actor): the transport only moves the frames.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
-from ...bridge.protocol import EngineLimits
+from ...bridge.protocol import EngineLimits, Settled, Step
+from ...bridge.wire import read_fail, read_slice
+from ...outcome import RunEnded
 
 #: Bytes of the engine's stack one level of JSON.stringify nesting takes at least (measured ~256).
 _STACK_BYTES_PER_LEVEL = 32
@@ -49,6 +56,61 @@ class ConsoleBudget:
         self.calls -= len(lines)
         self.bytes -= console_cost(lines)
         return self.calls >= 0 and self.bytes >= 0
+
+
+class HonestAnswers:
+    """One run's answers, checked against what an honest engine can send within the run's limits.
+
+    `violation(message)` is called for anything else: it stops the engine's process and returns the
+    `RunEnded` the run ends with. `peer` names that process in the messages ("The worker process")."""
+
+    def __init__(self, limits: EngineLimits, violation: Callable[[str], RunEnded], peer: str) -> None:
+        self.max_frame = frame_cap(limits)
+        self.max_tokens = token_cap(limits)
+        self._max_value_bytes = limits.max_value_bytes
+        self._max_stack_bytes = limits.max_stack_bytes
+        self._console = ConsoleBudget(limits)
+        self._violation = violation
+        self._peer = peer
+
+    def step(self, answer: list[Any]) -> Step:
+        """The Step an answer message holds; raises `RunEnded` for a `fail` answer and for a violation."""
+        if answer[0] == "fail":
+            try:
+                code, message, name, stdout = read_fail(answer)
+            except Exception:
+                raise self.broken() from None
+            self._check_console(stdout)
+            failure = RunEnded(code, message, name)
+            failure.stdout = stdout
+            raise failure
+        try:
+            step = read_slice(answer)
+        except Exception:  # malformed answer: the engine's process cannot be trusted any more
+            raise self.broken() from None
+        self._check_console(step.stdout)
+        if isinstance(step, Settled) and step.final.ok and step.final.value_json:
+            self._check_value(step.final.value_json)
+        return step
+
+    def broken(self) -> RunEnded:
+        """The answer does not follow the message protocol."""
+        return self._violation(f"{self._peer} broke the message protocol and was stopped")
+
+    def _check_value(self, value_json: str) -> None:
+        """The engine returns JSON text within max_value_bytes (depth is not capped: the in-process engine
+        returns deep values as they are)."""
+        honest = len(value_json) <= self._max_value_bytes
+        honest = honest and len(value_json.encode("utf-8", "surrogatepass")) <= self._max_value_bytes
+        if not (honest and is_json_value(value_json, self._max_stack_bytes)):
+            raise self._violation(
+                f"{self._peer} returned a value that is not JSON data within the limits and was stopped"
+            )
+
+    def _check_console(self, lines: list[Any]) -> None:
+        """The engine caps console output itself; an engine that sends more is not honest."""
+        if lines and not self._console.spend(lines):
+            raise self._violation(f"{self._peer} sent more console output than the limits allow and was stopped")
 
 
 def _refuse_constant(name: str) -> object:
