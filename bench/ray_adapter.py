@@ -9,24 +9,18 @@
 3. replacement: on num_actors=1, how long after a deadline kill the next run is answered (its new
    actor starts meanwhile).
 
-    .venv/bin/python bench/ray.py [--runs N] [--json PATH]
+    .venv/bin/python bench/ray_adapter.py [--runs N] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-# This file is named like the package it measures: its folder goes to the end of the path, so that
-# `import ray` finds Ray (and `import latency` still finds bench/latency.py).
-sys.path.remove(str(Path(__file__).resolve().parent))
-sys.path.append(str(Path(__file__).resolve().parent))
-
 import ray
+
 from enclave_vm import Enclave, create_ray_adapter, create_worker_pool_adapter
 from enclave_vm.adapters.ray import start_local_ray
 from latency import WORKLOADS, percentiles, timed_run, tool, write_report
@@ -112,7 +106,7 @@ async def replacement(enclave: Enclave) -> list[float]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--json", default="bench/results/ray.json")
+    parser.add_argument("--json", default="bench/results/ray_adapter.json")
     args = parser.parse_args()
     started = time.perf_counter()
     start_local_ray(num_cpus=SIZE)

@@ -11,10 +11,10 @@ import time
 from typing import Any
 
 import pytest
+import ray
 from ray.exceptions import RayActorError
 from ray_helpers import STUCK, MakeAdapter, wait_until
 
-import ray
 from enclave_vm import Enclave, ErrorCode, create_ray_adapter
 from enclave_vm.adapters.ray import RayAdapter
 from enclave_vm.adapters.ray import slot as slot_module

@@ -8,11 +8,11 @@ import json
 import time
 
 import pytest
+import ray
 import ray.cloudpickle
 import stand_in_actor
 from stand_in_actor import ANSWERS, StandIn
 
-import ray
 from enclave_vm.adapters.ray.channel import RayChannel
 from enclave_vm.adapters.ray.slot import ActorSlot, RayGate
 from enclave_vm.bridge.codec import ValueLimits

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import ray
+
 from enclave_vm.bridge.framing import pack
 
 OK = [True, "1", "", "", "", "", ""]
