@@ -68,6 +68,32 @@ def check_structure(body: bytes, max_tokens: int) -> None:
         raise FrameError(f"frame holds more than {max_tokens} containers and items")
 
 
+def decode_body(body: bytes, max_tokens: int | None = None) -> Any:
+    """A frame's message from its body; FrameError when it is over `max_tokens` (see check_structure) or
+    not JSON."""
+    if max_tokens is not None:
+        check_structure(body, max_tokens)
+    try:
+        return json.loads(body)  # bytes: decoded as UTF-8 with surrogatepass
+    except RecursionError:
+        raise FrameError("frame is nested too deeply") from None
+    except ValueError as exc:
+        raise FrameError(f"frame is not valid JSON: {exc}") from None
+
+
+def unpack(frame: object, max_bytes: int, max_tokens: int | None = None) -> Any:
+    """The message of one whole frame (as `pack` makes it); FrameError when it is not exactly one frame
+    within the caps."""
+    if not isinstance(frame, bytes) or len(frame) < HEADER_BYTES:
+        raise FrameError("an answer is one frame")
+    size = int.from_bytes(frame[:HEADER_BYTES], "big")
+    if size != len(frame) - HEADER_BYTES:
+        raise FrameError("an answer is exactly one frame")
+    if size > max_bytes:
+        raise FrameError(f"frame of {size} bytes is over the cap of {max_bytes} bytes")
+    return decode_body(frame[HEADER_BYTES:], max_tokens)
+
+
 def pack(message: Any) -> bytes:
     """One frame holding `message` (JSON data)."""
     body = _ENCODER.encode(message).encode("utf-8", "surrogatepass")
@@ -116,14 +142,7 @@ class FrameReader:
             buffer = b"".join(parts)
         body = buffer[HEADER_BYTES:end]
         self._buffer = buffer[end:]
-        if max_tokens is not None:
-            check_structure(body, max_tokens)
-        try:
-            return json.loads(body)  # bytes: decoded as UTF-8 with surrogatepass
-        except RecursionError:
-            raise FrameError("frame is nested too deeply") from None
-        except ValueError as exc:
-            raise FrameError(f"frame is not valid JSON: {exc}") from None
+        return decode_body(body, max_tokens)
 
     def _chunk(self, size: int) -> bytes:
         chunk = os.read(self.fd, size)
